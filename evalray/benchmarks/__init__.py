@@ -1,0 +1,1 @@
+"""Built-in evaluation benchmarks, one module each (see :mod:`evalray.benchmarks.registry`)."""

@@ -1,0 +1,80 @@
+"""The ``evalray`` command. Each command group lives in its own module and registers itself on the app; this module
+only turns :class:`~evalray.errors.EvalrayError` into one line on stderr and a non-zero exit code."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from evalray import __version__
+
+app = typer.Typer(
+    name="evalray",
+    help="Ray-based, scalable evaluation and load testing for large language models.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"evalray {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
+) -> None:
+    """Evaluate models on benchmarks (run, submit) and load-test endpoints (perf) on Ray."""
+
+
+def _register_commands() -> None:
+    from evalray.cli import eval_commands
+
+    eval_commands.register(app)
+    for module_name in ("perf_commands", "serve_commands", "cluster_commands"):
+        try:
+            module = __import__(f"evalray.cli.{module_name}", fromlist=["register"])
+        except ModuleNotFoundError as exc:
+            if exc.name != f"evalray.cli.{module_name}":
+                raise
+            continue
+        module.register(app)
+
+
+_register_commands()
+
+
+def main() -> None:
+    from evalray.errors import EvalrayError
+
+    try:
+        app(standalone_mode=False)
+    except EvalrayError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        sys.exit(130)
+    except SystemExit:
+        raise
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except Exception as exc:  # click usage errors and the unexpected: one line, no traceback
+        import click
+
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        if isinstance(exc, click.exceptions.Abort):
+            typer.echo("aborted", err=True)
+            sys.exit(130)
+        typer.echo(f"error: {type(exc).__name__}: {exc}", err=True)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,139 @@
+"""The job spec: pydantic models for a YAML job file. Every field carries a description (``evalray validate`` and the
+docs show them)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from evalray.errors import did_you_mean
+
+BACKENDS = ("hf", "openai", "replay", "vllm", "serve")
+
+
+class StrictModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class Resources(StrictModel):
+    num_cpus: float = Field(1.0, ge=0, description="CPUs reserved by each model actor (fractions allowed).")
+    num_gpus: float = Field(0.0, ge=0, description="GPUs reserved by each model actor (fractions allowed).")
+    memory_gb: float | None = Field(None, ge=0, description="Memory reserved by each model actor, in GiB.")
+    accelerator_type: str | None = Field(
+        None, description="Ray accelerator type the actors must run on, e.g. 'A100' or 'L4' (GPU clusters)."
+    )
+
+
+class GenerationSpec(StrictModel):
+    max_tokens: int = Field(256, ge=1, description="Most new tokens per generated answer (a benchmark may ask fewer).")
+    temperature: float = Field(0.0, ge=0, description="Sampling temperature; 0 means greedy decoding.")
+    top_p: float = Field(1.0, gt=0, le=1, description="Nucleus sampling probability mass.")
+    seed: int | None = Field(0, description="Sampling seed, for reproducible sampled generations.")
+    stop: list[str] = Field(default_factory=list, description="Extra stop strings added to each benchmark's own.")
+
+
+class ModelSpec(StrictModel):
+    name: str = Field(..., min_length=1, description="Name of the model in results and reports.")
+    backend: str = Field("hf", description="How the model is run: " + " | ".join(BACKENDS) + ".")
+    source: str = Field(
+        ...,
+        description="hf/vllm: checkpoint directory, hub id or 'builtin:tiny-llama'; openai: base URL of the server "
+        "(e.g. http://127.0.0.1:8000/v1); replay: JSONL file (or directory of <benchmark>.jsonl) of "
+        '{"id": ..., "output": ...} lines; serve: a model source to deploy, or serve://APP_NAME / an http URL to attach.',
+    )
+    replicas: int = Field(1, ge=1, description="Number of model actors (engine replicas) in the generate stage.")
+    resources: Resources = Field(default_factory=Resources, description="Ray resources of each model actor.")
+    chat: bool = Field(False, description="Chat model: prompts go through the chat template / chat API.")
+    generation: GenerationSpec = Field(default_factory=GenerationSpec, description="Decoding settings.")
+    batch_size: int = Field(16, ge=1, description="Requests handed to a model actor at once.")
+    max_length: int | None = Field(
+        None, ge=8, description="Context length in tokens (hf); default: the model's own maximum."
+    )
+    dtype: str = Field("auto", description="Weights dtype for hf/vllm: auto, float32, bfloat16 or float16.")
+    trust_remote_code: bool = Field(False, description="Allow custom model code from the checkpoint (hf/vllm).")
+    api: Literal["auto", "chat", "completions"] = Field(
+        "auto", description="openai: which endpoint to call; auto = chat/completions for chat models, else completions."
+    )
+    model_id: str | None = Field(
+        None, description="openai/serve: the model name sent in requests; default: the server's first model."
+    )
+    api_key_env: str | None = Field(
+        None, description="openai: name of the environment variable holding the API key (never written anywhere)."
+    )
+    concurrency: int = Field(32, ge=1, description="openai: requests in flight per model actor.")
+    timeout_s: float = Field(120.0, gt=0, description="openai: timeout of one request, in seconds.")
+    max_retries: int = Field(3, ge=0, description="openai: retries (with backoff) on 429, 5xx and timeouts.")
+    engine: dict[str, Any] = Field(
+        default_factory=dict,
+        description="vllm: engine settings passed to vLLM (tensor_parallel_size, max_model_len, "
+        "gpu_memory_utilization, enable_prefix_caching, ...).",
+    )
+    keep: bool = Field(False, description="serve: keep the deployment running after the job.")
+
+    @field_validator("backend")
+    @classmethod
+    def _known_backend(cls, value: str) -> str:
+        if value not in BACKENDS:
+            raise ValueError(f"unknown backend '{value}'{did_you_mean(value, BACKENDS)}; choose one of {', '.join(BACKENDS)}")
+        return value
+
+
+class BenchmarkSpec(StrictModel):
+    name: str = Field(..., description="Benchmark name (see `evalray benchmarks`).")
+    limit: int | None = Field(
+        None, ge=1, description="Evaluate only the first N samples of each subset, in file order."
+    )
+    few_shot: int | None = Field(None, ge=0, description="Number of few-shot examples; default: the benchmark's own.")
+    data_dir: str | None = Field(
+        None, description="Local copy of the data (e.g. ../shared/data/gsm8k); default: the benchmark's hub dataset."
+    )
+    mode: Literal["loglikelihood", "generate"] | None = Field(
+        None,
+        description="Multiple-choice scoring: loglikelihood over the choices (default for base models) or generate "
+        "(default for chat models; replay models always generate).",
+    )
+    subsets: list[str] | None = Field(None, description="Only these subsets (e.g. MMLU subjects); default: all.")
+    repeats: int = Field(1, ge=1, description="Generations per sample (pass@k needs k or more).")
+    max_tokens: int | None = Field(None, ge=1, description="Override the benchmark's answer length.")
+
+    @field_validator("name")
+    @classmethod
+    def _known_benchmark(cls, value: str) -> str:
+        from evalray.benchmarks import registry
+
+        names = registry.names()
+        if value not in names:
+            raise ValueError(f"unknown benchmark '{value}'{did_you_mean(value, names)}")
+        return value
+
+
+class RaySpec(StrictModel):
+    address: str | None = Field(
+        None, description="null: start an embedded local Ray; 'auto': a running `ray start` cluster; or ray://HOST:PORT."
+    )
+    namespace: str | None = Field(None, description="Ray namespace for the job's actors.")
+    num_cpus: int | None = Field(None, ge=1, description="CPUs of the embedded local Ray (default: all).")
+
+
+class JobSpec(StrictModel):
+    name: str = Field(..., min_length=1, description="Job name, used in run ids and the default output path.")
+    kind: Literal["eval"] = Field("eval", description="Job kind: eval (benchmarks over models).")
+    description: str | None = Field(None, description="Free text shown in the report.")
+    models: list[ModelSpec] = Field(..., min_length=1, description="Models to evaluate; each gets its own actor pool.")
+    benchmarks: list[BenchmarkSpec] = Field(..., min_length=1, description="Benchmarks to run on every model.")
+    output: str = Field("runs/${name}", description="Result directory (local path or file:// URI).")
+    ray: RaySpec = Field(default_factory=RaySpec, description="Where the job runs.")
+    runtime_env: dict[str, Any] | None = Field(
+        None, description="Ray runtime_env for the job's workers (pip, env_vars, ...)."
+    )
+    seed: int = Field(0, description="Seed for few-shot sampling and anything else random.")
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> "JobSpec":
+        seen: set[str] = set()
+        for model in self.models:
+            if model.name in seen:
+                raise ValueError(f"two models are named '{model.name}'")
+            seen.add(model.name)
+        return self

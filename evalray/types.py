@@ -1,0 +1,120 @@
+"""The typed contract that every part of evalray shares.
+
+A :class:`Sample` is one item of a benchmark. A benchmark turns it into a :class:`Request` (what to ask a model), a
+model backend answers with a :class:`Generation`, and the benchmark's scorer turns the pair into a :class:`Score`.
+:class:`RequestRecord` is the raw per-request record of the load generator (``evalray perf``).
+
+Rows that travel through Ray Data are plain dicts made by ``to_row``/``from_row`` so that no stage depends on pickled
+classes or on row order: every row carries the sample's stable ``uid``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+RequestKind = Literal["generate", "loglikelihood"]
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One benchmark item.
+
+    ``id`` is stable: the dataset's own id field where it has one, else the 0-based row index in the split's file
+    order, prefixed by the subset for benchmarks with subsets (``"abstract_algebra/3"``).
+    """
+
+    id: str
+    benchmark: str
+    subset: str | None
+    input: str
+    target: str
+    choices: tuple[str, ...] = ()
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def uid(self) -> str:
+        return f"{self.benchmark}::{self.id}"
+
+
+@dataclass(frozen=True)
+class Request:
+    """What to ask a model about one sample.
+
+    ``generate``: complete ``prompt`` (or answer ``messages`` for chat models) until a ``stop`` string.
+    ``loglikelihood``: the log-probability of each continuation given ``prompt`` as context.
+    """
+
+    kind: RequestKind
+    prompt: str = ""
+    messages: tuple[dict[str, str], ...] = ()
+    continuations: tuple[str, ...] = ()
+    stop: tuple[str, ...] = ()
+    max_tokens: int | None = None
+    repeats: int = 1
+
+
+@dataclass
+class Generation:
+    """A model's answer to one request."""
+
+    texts: list[str] = field(default_factory=list)
+    loglikelihoods: list[float] = field(default_factory=list)
+    is_greedy: list[bool] = field(default_factory=list)
+    continuation_tokens: list[int] = field(default_factory=list)
+    error: str | None = None
+
+    @property
+    def text(self) -> str:
+        return self.texts[0] if self.texts else ""
+
+
+@dataclass
+class Score:
+    """A scored sample: metric name -> value, and the answer the extractor found."""
+
+    values: dict[str, float]
+    extracted: str | None = None
+
+
+@dataclass
+class RequestRecord:
+    """One request sent by the load generator, with raw timestamps (seconds, ``time.perf_counter`` of the worker
+    shifted to the coordinator's clock)."""
+
+    request_id: int
+    worker: int
+    intended_send: float
+    actual_send: float
+    chunk_times: list[float]
+    end: float
+    status: int
+    error: str | None
+    prompt_tokens: int
+    completion_tokens: int
+    chunks: int
+
+
+def to_json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+def sample_to_row(sample: Sample) -> dict[str, Any]:
+    row = asdict(sample)
+    row["choices"] = list(sample.choices)
+    row["metadata"] = to_json(sample.metadata)
+    row["uid"] = sample.uid
+    return row
+
+
+def sample_from_row(row: dict[str, Any]) -> Sample:
+    return Sample(
+        id=str(row["id"]),
+        benchmark=str(row["benchmark"]),
+        subset=row["subset"] if row["subset"] not in ("", None) else None,
+        input=str(row["input"]),
+        target=str(row["target"]),
+        choices=tuple(row["choices"]) if row["choices"] is not None else (),
+        metadata=json.loads(row["metadata"]) if row["metadata"] else {},
+    )
