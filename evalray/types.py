@@ -53,6 +53,7 @@ class Request:
     stop: tuple[str, ...] = ()
     max_tokens: int | None = None
     repeats: int = 1
+    uid: str = ""  # the sample's uid, for backends that look answers up (replay)
     # loglikelihood with per-choice contexts (WinoGrande partial scoring): when non-empty, continuation i is scored
     # given contexts[i] instead of ``prompt``; len(contexts) == len(continuations).
     contexts: tuple[str, ...] = ()

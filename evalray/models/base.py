@@ -54,7 +54,7 @@ def request_to_columns(request: Request) -> dict[str, Any]:
         "stop": list(request.stop),
         "max_tokens": int(request.max_tokens or 0),
         "repeats": int(request.repeats),
-    }
+    }  # the row's own "uid" column travels beside these
 
 
 def request_from_row(row: dict[str, Any]) -> Request:
@@ -67,6 +67,7 @@ def request_from_row(row: dict[str, Any]) -> Request:
         stop=tuple(row.get("stop") if row.get("stop") is not None else ()),
         max_tokens=int(row.get("max_tokens") or 0) or None,
         repeats=int(row.get("repeats") or 1),
+        uid=str(row.get("uid") or ""),
     )
 
 
