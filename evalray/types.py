@@ -84,8 +84,13 @@ class Score:
 
 @dataclass
 class RequestRecord:
-    """One request sent by the load generator, with raw timestamps (seconds, ``time.perf_counter`` of the worker
-    shifted to the coordinator's clock)."""
+    """One request sent by the load generator (``evalray perf``), with raw timestamps in seconds since the run's
+    common start (each worker's ``time.perf_counter`` mapped onto that start).
+
+    ``chunk_times`` holds the receive time of every SSE event that carried generated text; ``chunks`` is its length.
+    Token counts come from the server's ``usage`` when it sends one, else from a tokenizer (or the chunk count).
+    ``error`` is ``None`` for a successful request, else its kind (``http_500``, ``timeout``, ``truncated``, ...).
+    ``warmup`` requests are excluded from every figure."""
 
     request_id: int
     worker: int
@@ -98,6 +103,7 @@ class RequestRecord:
     prompt_tokens: int
     completion_tokens: int
     chunks: int
+    warmup: bool = False
 
 
 def to_json(value: Any) -> str:

@@ -129,7 +129,7 @@ class Benchmark:
 
     def _read(self, spec: BenchmarkSpec, fewshot: bool) -> list[Sample]:
         if spec.data_dir:
-            data_dir = Path(spec.data_dir).expanduser()
+            data_dir = resolve_data_dir(spec.data_dir)
             if not data_dir.is_dir():
                 raise ConfigError(f"benchmark {self.name}: data_dir {spec.data_dir} is not a directory")
             reader = self.read_fewshot_local if fewshot else self.read_local
@@ -158,6 +158,15 @@ class Benchmark:
             "license": self.license,
             "few_shot": self.default_few_shot,
         }
+
+
+def resolve_data_dir(data_dir: str) -> Path:
+    """A data_dir path; ``builtin:NAME`` is a sample shipped in the package (``evalray/data/NAME``)."""
+    if data_dir.startswith("builtin:"):
+        from importlib import resources
+
+        return Path(str(resources.files("evalray") / "data" / data_dir[len("builtin:"):]))
+    return Path(data_dir).expanduser()
 
 
 def hub_rows(source: HubSource, split: str | None = None) -> list[dict[str, Any]]:

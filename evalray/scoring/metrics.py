@@ -22,11 +22,13 @@ def mean_stderr(values: Sequence[float]) -> tuple[float, float]:
     return mean, math.sqrt(var / n)
 
 
-def confidence_interval(mean: float, stderr: float, z: float = 1.959963984540054) -> tuple[float, float]:
-    """Normal-approximation 95% interval (mean +- z * stderr)."""
+def confidence_interval(
+    mean: float, stderr: float, z: float = 1.959963984540054, bounds: tuple[float, float] = (0.0, 1.0)
+) -> tuple[float, float]:
+    """Normal-approximation 95% interval (mean +- z * stderr), clipped to the metric's range (scores lie in [0, 1])."""
     if math.isnan(stderr):
         return mean, mean
-    return mean - z * stderr, mean + z * stderr
+    return max(bounds[0], mean - z * stderr), min(bounds[1], mean + z * stderr)
 
 
 def multiple_choice_scores(

@@ -1,0 +1,92 @@
+"""``evalray run``, ``evalray validate`` and ``evalray benchmarks``."""
+
+from __future__ import annotations
+
+from typing import List, Optional
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    app.command("run")(run)
+    app.command("validate")(validate)
+    benchmarks_app = typer.Typer(help="List the built-in benchmarks, or show one.", invoke_without_command=True,
+                                 no_args_is_help=False)
+    benchmarks_app.callback(invoke_without_command=True)(list_benchmarks)
+    benchmarks_app.command("show")(show_benchmark)
+    app.add_typer(benchmarks_app, name="benchmarks")
+
+
+def run(
+    job_file: str = typer.Argument(..., help="Job YAML file."),
+    set_: Optional[List[str]] = typer.Option(None, "-S", "--set", help="Override a key: -S models.0.replicas=4."),
+    address: Optional[str] = typer.Option(None, "--address", help="Ray address: 'auto' for a running cluster."),
+    output: Optional[str] = typer.Option(None, "--output", "-o", help="Result directory (overrides the job's)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or table."),
+) -> None:
+    """Run a job file: evaluation (kind: eval, the default) or load test (kind: perf)."""
+    from evalray.job.loader import load_job
+
+    job = load_job(job_file, set_ or [])
+    if getattr(job, "kind", "eval") == "perf":
+        from evalray.loadgen.runner import run_perf_job
+
+        if output:
+            job.output = output
+        location = run_perf_job(job, address)
+        typer.echo(f"results: {location}")
+        return
+    from evalray.pipeline.runner import run_job
+    from evalray.results.report import console_table
+
+    outcome = run_job(job, address=address, output=output, progress=not quiet)
+    if not quiet:
+        console_table(outcome.result)
+    typer.echo(f"results: {outcome.output}")
+    if outcome.result["status"] == "failed":
+        from evalray.errors import EvalrayError
+
+        raise EvalrayError(f"run failed: {outcome.result.get('error')} (partial results in {outcome.output})")
+
+
+def validate(
+    job_file: str = typer.Argument(..., help="Job YAML file."),
+    set_: Optional[List[str]] = typer.Option(None, "-S", "--set", help="Override a key: -S models.0.replicas=4."),
+) -> None:
+    """Check a job file without running it; print the resolved job."""
+    import yaml
+
+    from evalray.job.loader import load_job, public_job_dict
+
+    job = load_job(job_file, set_ or [])
+    typer.echo(yaml.safe_dump(public_job_dict(job), sort_keys=False).rstrip())
+    typer.echo(f"ok: {job_file} is a valid {getattr(job, 'kind', 'eval')} job")
+
+
+def list_benchmarks(ctx: typer.Context) -> None:
+    """Name, items, metrics and default source of every built-in benchmark."""
+    if ctx.invoked_subcommand:
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    from evalray.benchmarks import registry
+
+    table = Table(title="evalray benchmarks")
+    for column in ("name", "items", "metrics", "default source"):
+        table.add_column(column)
+    for name in registry.names():
+        info = registry.get(name).info()
+        table.add_row(name, str(info["items"] or "-"), ", ".join(info["metrics"]), info["source"])
+    Console().print(table)
+
+
+def show_benchmark(name: str = typer.Argument(..., help="Benchmark name.")) -> None:
+    """Description, items, subsets, metrics, default source and license of one benchmark."""
+    from evalray.benchmarks import registry
+
+    info = registry.get(name).info()
+    for key, value in info.items():
+        if isinstance(value, (list, tuple)):
+            value = ", ".join(map(str, value)) if value else "-"
+        typer.echo(f"{key:>12}: {value if value not in (None, '') else '-'}")

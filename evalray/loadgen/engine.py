@@ -1,0 +1,318 @@
+"""One worker's load loop: a callback-driven scheduler over a pool of :class:`HttpConnection`.
+
+No coroutine or future exists per request: an open-loop dispatcher timer fires every request whose intended send time
+has come, a closed-loop user sends its next request from the completion callback of the previous one, and a sweeper
+times out requests every 50 ms. Finished requests are appended as tuples; :meth:`LoadEngine.drain` turns them into a
+columnar batch (see :mod:`evalray.loadgen.records`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import resource
+import socket
+import threading
+import time
+from concurrent.futures import Future
+from dataclasses import dataclass
+from time import perf_counter
+
+import numpy as np
+import pyarrow as pa
+
+from evalray.loadgen.client import HttpConnection, RequestState, answer_text
+from evalray.loadgen.records import rows_to_table
+
+
+@dataclass
+class WorkerSetup:
+    """What every worker of a run shares: where to send and the pre-rendered HTTP requests (one per prompt)."""
+
+    host: str
+    port: int
+    stream: bool
+    chat: bool
+    payloads: list[bytes]
+    prompt_tokens: list[int]
+    timeout_s: float
+    max_connections: int
+    source_addresses: int = 1
+    tokenizer: str | None = None
+
+
+@dataclass
+class WorkerSlice:
+    """One worker's share of a run. ``intended`` holds absolute offsets (s) from the common start for open loop and is
+    ``None`` for closed loop, where ``users`` loops each send their next request as soon as the previous ends."""
+
+    worker: int
+    request_ids: np.ndarray
+    prompt_index: np.ndarray
+    warmup: np.ndarray
+    intended: np.ndarray | None = None
+    users: int = 0
+    user_start: np.ndarray | None = None
+    duration_s: float | None = None
+
+
+def raise_open_files_limit() -> int:
+    """Raise this process's open-file limit as far as allowed; return the new soft limit."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    for target in (1_048_576, 262_144, hard):
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, max(target, hard)))
+            return target
+        except (ValueError, OSError):
+            continue
+    return soft
+
+
+class LoadEngine:
+    """Runs one :class:`WorkerSlice` on the event loop of the calling thread."""
+
+    def __init__(self, setup: WorkerSetup, work: WorkerSlice) -> None:
+        self.setup = setup
+        self.work = work
+        self.rows: list[tuple] = []
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.clock_zero = 0.0
+        self.idle: list[HttpConnection] = []
+        self.waiting: collections.deque[RequestState] = collections.deque()
+        self.in_flight: dict[HttpConnection, RequestState] = {}
+        self.open_connections = 0
+        self.connect_attempts = 0
+        self.next_index = 0
+        self.issued = 0
+        self.completed = 0
+        self.stopping = False
+        self.all_done: asyncio.Event | None = None
+        self.max_open_streams = 0
+        self.tokenizer = None
+
+    # ---- control from other threads ------------------------------------------------------------------------------
+    def run(self, start_wall: float) -> dict[str, float]:
+        """Block until the slice is done (or stopped). ``start_wall`` is the common start as ``time.time()``."""
+        from evalray.loadgen.mockserver import new_event_loop
+
+        raise_open_files_limit()
+        loop = new_event_loop()
+        self.loop = loop
+        try:
+            return loop.run_until_complete(self._main(start_wall))
+        finally:
+            loop.close()
+
+    def stop(self) -> None:
+        if self.loop is not None and not self.loop.is_closed():
+            self.loop.call_soon_threadsafe(self._stop)
+
+    def drain(self) -> pa.Table:
+        """Swap out the finished records (safe from any thread) and return them as a table."""
+        loop = self.loop
+        if loop is None or loop.is_closed() or not loop.is_running():
+            rows, self.rows = self.rows, []
+            return rows_to_table(rows, self.work.worker)
+        future: Future[list[tuple]] = Future()
+
+        def swap() -> None:
+            rows, self.rows = self.rows, []
+            future.set_result(rows)
+
+        try:
+            loop.call_soon_threadsafe(swap)
+            rows = future.result(timeout=10)
+        except RuntimeError:  # the loop closed meanwhile
+            rows, self.rows = self.rows, []
+        return rows_to_table(rows, self.work.worker)
+
+    # ---- the loop ------------------------------------------------------------------------------------------------
+    async def _main(self, start_wall: float) -> dict[str, float]:
+        loop = asyncio.get_running_loop()
+        self.all_done = asyncio.Event()
+        if self.setup.tokenizer:
+            from evalray.loadgen.tokens import load_tokenizer
+
+            self.tokenizer = load_tokenizer(self.setup.tokenizer)
+        self.clock_zero = perf_counter() + (start_wall - time.time())
+        loop_zero = loop.time() + (start_wall - time.time())
+        total = len(self.work.request_ids)
+        if total == 0:
+            return self._summary()
+        sweeper = loop.call_later(0.05, self._sweep)
+        if self.work.intended is not None:
+            loop.call_at(loop_zero + float(self.work.intended[0]), self._dispatch)
+        else:
+            starts = self.work.user_start if self.work.user_start is not None else np.zeros(self.work.users)
+            for offset in starts:
+                loop.call_at(loop_zero + float(offset), self._user_send)
+        if self.work.duration_s is not None:
+            loop.call_at(loop_zero + self.work.duration_s, self._stop_issuing)
+        await self.all_done.wait()
+        sweeper.cancel()
+        for conn in list(self.idle):
+            if conn.transport is not None:
+                conn.transport.close()
+        await asyncio.sleep(0)
+        return self._summary()
+
+    def _summary(self) -> dict[str, float]:
+        return {"issued": self.issued, "completed": self.completed, "max_open_streams": self.max_open_streams,
+                "connections": self.connect_attempts}
+
+    def _now(self) -> float:
+        return perf_counter() - self.clock_zero
+
+    def _issue_allowed(self) -> bool:
+        return not self.stopping and self.next_index < len(self.work.request_ids)
+
+    def _take(self, intended: float) -> RequestState:
+        i = self.next_index
+        self.next_index += 1
+        self.issued += 1
+        work = self.work
+        prompt = int(work.prompt_index[i])
+        state = RequestState(int(work.request_ids[i]), intended, self.setup.prompt_tokens[prompt], bool(work.warmup[i]))
+        state.body = [self.setup.payloads[prompt]]  # carried until a connection takes it
+        return state
+
+    def _dispatch(self) -> None:
+        intended = self.work.intended
+        assert intended is not None and self.loop is not None
+        now = self._now()
+        while self._issue_allowed() and intended[self.next_index] <= now:
+            self._send(self._take(float(intended[self.next_index])))
+        if self._issue_allowed():
+            delay = float(intended[self.next_index]) - self._now()
+            self.loop.call_later(max(delay, 0.0), self._dispatch)
+        else:
+            self._check_done()
+
+    def _user_send(self) -> None:
+        if self._issue_allowed():
+            self._send(self._take(self._now()))
+        else:
+            self._check_done()
+
+    def _send(self, state: RequestState) -> None:
+        if self.idle:
+            self._start_on(self.idle.pop(), state)
+        elif self.open_connections < self.setup.max_connections:
+            self.open_connections += 1
+            assert self.loop is not None
+            self.loop.create_task(self._connect_and_send(state))
+        else:
+            self.waiting.append(state)
+
+    def _start_on(self, conn: HttpConnection, state: RequestState) -> None:
+        payload = state.body[0]
+        state.body = []
+        self.in_flight[conn] = state
+        if len(self.in_flight) > self.max_open_streams:
+            self.max_open_streams = len(self.in_flight)
+        conn.send(state, payload)
+
+    async def _connect_and_send(self, state: RequestState) -> None:
+        loop = asyncio.get_running_loop()
+        setup = self.setup
+        local = None
+        if setup.source_addresses > 1:
+            local = (f"127.0.0.{1 + self.connect_attempts % setup.source_addresses}", 0)
+        self.connect_attempts += 1
+        try:
+            _, conn = await loop.create_connection(
+                lambda: HttpConnection(self._on_done, self.clock_zero, setup.stream, setup.chat),
+                setup.host, setup.port, local_addr=local)
+        except OSError as exc:
+            self.open_connections -= 1
+            state.actual = state.end = self._now()
+            state.error = "connect_error"
+            state.body = []
+            self._record(state)
+            self._after_request(None, False)
+            del exc
+            return
+        sock = conn.transport.get_extra_info("socket") if conn.transport else None
+        if sock is not None:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self._start_on(conn, state)
+
+    def _on_done(self, state: RequestState, conn: HttpConnection, reusable: bool) -> None:
+        self.in_flight.pop(conn, None)
+        if state.completion_tokens < 0 and state.error is None:
+            state.completion_tokens = self._count_completion(state)
+        state.body = []
+        self._record(state)
+        if not reusable:
+            self.open_connections -= 1
+            if conn.transport is not None:
+                conn.transport.close()
+        self._after_request(conn if reusable else None, reusable)
+
+    def _count_completion(self, state: RequestState) -> int:
+        if self.tokenizer is not None and state.body:
+            return len(self.tokenizer.encode(answer_text(state)))
+        return len(state.chunk_times)
+
+    def _record(self, state: RequestState) -> None:
+        self.completed += 1
+        self.rows.append((state.request_id, state.intended, state.actual, state.end, state.status, state.error,
+                          state.prompt_tokens, max(state.completion_tokens, 0), state.chunk_times, state.warmup))
+
+    def _after_request(self, conn: HttpConnection | None, reusable: bool) -> None:
+        if conn is not None:
+            if self.waiting:
+                self._start_on(conn, self.waiting.popleft())
+            else:
+                self.idle.append(conn)
+        elif self.waiting and self.open_connections < self.setup.max_connections:
+            self.open_connections += 1
+            assert self.loop is not None
+            self.loop.create_task(self._connect_and_send(self.waiting.popleft()))
+        if self.work.intended is None:
+            self._user_send()
+        else:
+            self._check_done()
+
+    def _check_done(self) -> None:
+        if self.issued == self.completed and (not self._issue_allowed()) and self.all_done is not None:
+            self.all_done.set()
+
+    def _sweep(self) -> None:
+        now = self._now()
+        limit = self.setup.timeout_s
+        expired = [conn for conn, state in self.in_flight.items() if now - state.actual > limit]
+        for conn in expired:
+            conn.abort("timeout")
+        assert self.loop is not None
+        if not self.all_done or not self.all_done.is_set():
+            self.loop.call_later(0.05, self._sweep)
+
+    def _stop_issuing(self) -> None:
+        self.stopping = True
+        self._check_done()
+
+    def _stop(self) -> None:
+        """Ctrl-C: issue nothing more and cancel what is in flight or waiting."""
+        self.stopping = True
+        while self.waiting:
+            state = self.waiting.popleft()
+            state.actual = state.end = self._now()
+            state.error = "cancelled"
+            state.body = []
+            self._record(state)
+        for conn in list(self.in_flight):
+            conn.abort("cancelled")
+        self._check_done()
+
+
+def run_in_thread(engine: LoadEngine, start_wall: float) -> tuple[threading.Thread, dict[str, float]]:
+    """Start ``engine.run`` in a daemon thread; the returned dict is filled with its summary when it ends."""
+    summary: dict[str, float] = {}
+
+    def target() -> None:
+        summary.update(engine.run(start_wall))
+
+    thread = threading.Thread(target=target, name=f"evalray-loadgen-{engine.work.worker}", daemon=True)
+    thread.start()
+    return thread, summary

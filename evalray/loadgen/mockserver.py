@@ -1,0 +1,343 @@
+"""``evalray mock-server``: an OpenAI-compatible HTTP/1.1 test server with injected timing and errors.
+
+Serves ``POST /v1/chat/completions`` and ``POST /v1/completions`` (streaming over chunked SSE, or one JSON body) and
+``GET /v1/models``. Every answer is ``output_tokens`` (default: the request's ``max_tokens``) copies of the one-token
+word ``tok``; ``usage`` counts prompt tokens as whitespace-separated words. Timing is absolute per request: chunk ``j``
+(carrying ``tokens_per_chunk`` tokens) is written at ``arrival + ttft + (last token of j) * tpot``, so the first token
+of a one-token-per-chunk stream arrives exactly ``ttft`` after the request and every later token ``tpot`` after the
+previous one. Error injection draws once per request: an HTTP error status, a timeout (no answer, the connection is
+closed after ``hang_s``), or a truncated stream (the connection is cut after half of the tokens).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+_REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 429: "Too Many Requests", 500: "Internal Server Error",
+            502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout"}
+
+
+@dataclass
+class MockServerSpec:
+    """How the mock server behaves. Times are in seconds; rates are fractions of requests."""
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    model: str = "mock"
+    ttft_s: float = 0.0
+    tpot_s: float = 0.0
+    output_tokens: int | None = None
+    tokens_per_chunk: int = 1
+    error_rate: float = 0.0
+    error_statuses: tuple[int, ...] = (500,)
+    timeout_rate: float = 0.0
+    truncate_rate: float = 0.0
+    hang_s: float = 30.0
+    seed: int = 0
+    default_max_tokens: int = 16
+    lifetime_s: float | None = None
+    stats: dict[str, int] = field(default_factory=lambda: {"requests": 0})
+
+
+def _chunked(payload: bytes) -> bytes:
+    return b"%x\r\n%s\r\n" % (len(payload), payload)
+
+
+class _Events:
+    """Pre-rendered SSE events (already framed as HTTP chunks) for one endpoint kind."""
+
+    def __init__(self, model: str, chat: bool, tokens_per_chunk: int) -> None:
+        self.chat = chat
+        self.model = model
+        self.tokens_per_chunk = tokens_per_chunk
+        self._cache: dict[tuple[int, bool, bool], bytes] = {}
+
+    def token_event(self, tokens: int, first: bool, last: bool) -> bytes:
+        key = (tokens, first, last)
+        cached = self._cache.get(key)
+        if cached is None:
+            text = "tok " * tokens
+            finish = "length" if last else None
+            if self.chat:
+                delta: dict[str, Any] = {"role": "assistant", "content": text} if first else {"content": text}
+                choice: dict[str, Any] = {"index": 0, "delta": delta, "finish_reason": finish}
+                obj = "chat.completion.chunk"
+            else:
+                choice = {"index": 0, "text": text, "finish_reason": finish}
+                obj = "text_completion"
+            body = {"id": "cmpl-mock", "object": obj, "created": 0, "model": self.model, "choices": [choice]}
+            cached = _chunked(b"data: " + json.dumps(body, separators=(",", ":")).encode() + b"\n\n")
+            self._cache[key] = cached
+        return cached
+
+    def usage_event(self, prompt_tokens: int, completion_tokens: int) -> bytes:
+        obj = "chat.completion.chunk" if self.chat else "text_completion"
+        usage = _usage(prompt_tokens, completion_tokens)
+        body = {"id": "cmpl-mock", "object": obj, "created": 0, "model": self.model, "choices": [], "usage": usage}
+        return _chunked(b"data: " + json.dumps(body, separators=(",", ":")).encode() + b"\n\n")
+
+    def full_body(self, prompt_tokens: int, completion_tokens: int) -> bytes:
+        text = "tok " * completion_tokens
+        if self.chat:
+            choice: dict[str, Any] = {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "length"}
+            obj = "chat.completion"
+        else:
+            choice = {"index": 0, "text": text, "finish_reason": "length"}
+            obj = "text_completion"
+        body = {"id": "cmpl-mock", "object": obj, "created": 0, "model": self.model, "choices": [choice],
+                "usage": _usage(prompt_tokens, completion_tokens)}
+        return json.dumps(body, separators=(",", ":")).encode()
+
+
+def _usage(prompt_tokens: int, completion_tokens: int) -> dict[str, int]:
+    return {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
+            "total_tokens": prompt_tokens + completion_tokens}
+
+
+_DONE = _chunked(b"data: [DONE]\n\n") + b"0\r\n\r\n"
+_STREAM_HEAD = (b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
+                b"Transfer-Encoding: chunked\r\n\r\n")
+
+
+def _json_response(status: int, body: bytes) -> bytes:
+    head = (f"HTTP/1.1 {status} {_REASONS.get(status, 'Error')}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n").encode()
+    return head + body
+
+
+def _prompt_tokens(request: dict[str, Any]) -> int:
+    if "messages" in request:
+        return sum(len(str(m.get("content", "")).split()) for m in request["messages"])
+    prompt = request.get("prompt", "")
+    return len(prompt.split()) if isinstance(prompt, str) else len(prompt)
+
+
+class MockServer:
+    """Shared state of one server: spec, pre-rendered events, the error-injection random stream."""
+
+    def __init__(self, spec: MockServerSpec) -> None:
+        self.spec = spec
+        self.random = random.Random(spec.seed)
+        self.events = {True: _Events(spec.model, True, spec.tokens_per_chunk),
+                       False: _Events(spec.model, False, spec.tokens_per_chunk)}
+        models = {"object": "list", "data": [{"id": spec.model, "object": "model", "owned_by": "evalray"}]}
+        self.models_response = _json_response(200, json.dumps(models).encode())
+
+    def draw_fault(self) -> str | None:
+        spec = self.spec
+        if not (spec.error_rate or spec.timeout_rate or spec.truncate_rate):
+            return None
+        u = self.random.random()
+        if u < spec.error_rate:
+            return "status"
+        if u < spec.error_rate + spec.timeout_rate:
+            return "timeout"
+        if u < spec.error_rate + spec.timeout_rate + spec.truncate_rate:
+            return "truncate"
+        return None
+
+
+class _MockProtocol(asyncio.Protocol):
+    def __init__(self, server: MockServer) -> None:
+        self.server = server
+        self.buffer = b""
+        self.busy = False
+        self.transport: asyncio.Transport | None = None
+        self.timers: list[asyncio.TimerHandle] = []
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        for timer in self.timers:
+            timer.cancel()
+        self.timers.clear()
+        self.transport = None
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        if not self.busy:
+            self._next_request()
+
+    def _next_request(self) -> None:
+        buffer = self.buffer
+        end = buffer.find(b"\r\n\r\n")
+        if end < 0:
+            return
+        head = buffer[:end].decode("latin-1")
+        lines = head.split("\r\n")
+        parts = lines[0].split(" ")
+        method, path = (parts[0], parts[1]) if len(parts) >= 2 else ("", "")
+        length = 0
+        for line in lines[1:]:
+            name, _, value = line.partition(":")
+            if name.strip().lower() == "content-length":
+                length = int(value.strip())
+        if len(buffer) < end + 4 + length:
+            return
+        body = buffer[end + 4: end + 4 + length]
+        self.buffer = buffer[end + 4 + length:]
+        self.server.spec.stats["requests"] += 1
+        self._handle(method, path.split("?")[0], body)
+
+    def _finish(self) -> None:
+        self.busy = False
+        self.timers.clear()
+        if self.buffer and self.transport is not None:
+            self._next_request()
+
+    def _handle(self, method: str, path: str, body: bytes) -> None:
+        transport = self.transport
+        assert transport is not None
+        if method == "GET" and path in ("/v1/models", "/models"):
+            transport.write(self.server.models_response)
+            return
+        if method == "GET" and path in ("/health", "/v1/health"):
+            transport.write(_json_response(200, b"{}"))
+            return
+        if method != "POST" or path not in ("/v1/chat/completions", "/v1/completions"):
+            transport.write(_json_response(404, b'{"error":{"message":"not found"}}'))
+            return
+        try:
+            request = json.loads(body)
+        except ValueError:
+            transport.write(_json_response(400, b'{"error":{"message":"invalid JSON body"}}'))
+            return
+        self._answer(request, chat=path.endswith("chat/completions"))
+
+    def _answer(self, request: dict[str, Any], chat: bool) -> None:
+        server, spec = self.server, self.server.spec
+        transport = self.transport
+        assert transport is not None
+        fault = server.draw_fault()
+        if fault == "status":
+            status = server.random.choice(spec.error_statuses)
+            transport.write(_json_response(status, b'{"error":{"message":"injected error"}}'))
+            return
+        loop = asyncio.get_running_loop()
+        self.busy = True
+        if fault == "timeout":
+            self.timers.append(loop.call_later(spec.hang_s, transport.close))
+            return
+        tokens = spec.output_tokens or int(request.get("max_tokens") or request.get("max_completion_tokens")
+                                           or spec.default_max_tokens)
+        prompt_tokens = _prompt_tokens(request)
+        events = server.events[chat]
+        if not request.get("stream"):
+            self._answer_whole(events, prompt_tokens, tokens, fault == "truncate", loop)
+            return
+        include_usage = bool((request.get("stream_options") or {}).get("include_usage"))
+        self._answer_stream(events, prompt_tokens, tokens, include_usage, fault == "truncate", loop)
+
+    def _answer_whole(self, events: _Events, prompt_tokens: int, tokens: int, truncate: bool,
+                      loop: asyncio.AbstractEventLoop) -> None:
+        spec = self.server.spec
+        payload = _json_response(200, events.full_body(prompt_tokens, tokens))
+        if truncate:
+            payload = payload[: len(payload) // 2]
+        delay = spec.ttft_s + max(tokens - 1, 0) * spec.tpot_s
+
+        def send() -> None:
+            if self.transport is None:
+                return
+            self.transport.write(payload)
+            if truncate:
+                self.transport.close()
+            self._finish()
+
+        if delay > 0:
+            self.timers.append(loop.call_later(delay, send))
+        else:
+            send()
+
+    def _answer_stream(self, events: _Events, prompt_tokens: int, tokens: int, include_usage: bool, truncate: bool,
+                       loop: asyncio.AbstractEventLoop) -> None:
+        spec = self.server.spec
+        per_chunk = max(1, spec.tokens_per_chunk)
+        sizes = [min(per_chunk, tokens - start) for start in range(0, tokens, per_chunk)]
+        cut = len(sizes) // 2 if truncate else None
+        tail = (events.usage_event(prompt_tokens, tokens) if include_usage else b"") + _DONE
+        transport = self.transport
+        assert transport is not None
+        if spec.ttft_s <= 0 and spec.tpot_s <= 0:
+            parts = [events.token_event(n, i == 0, i == len(sizes) - 1) for i, n in enumerate(sizes[:cut])]
+            transport.write(_STREAM_HEAD + b"".join(parts) + (b"" if truncate else tail))
+            if truncate:
+                transport.close()
+            self._finish()
+            return
+        transport.write(_STREAM_HEAD)
+        arrival = loop.time()
+        state = {"index": 0, "sent_tokens": 0}
+
+        def send_next() -> None:
+            if self.transport is None:
+                return
+            i = state["index"]
+            if cut is not None and i >= cut:
+                self.transport.close()
+                return
+            n = sizes[i]
+            state["index"] = i + 1
+            state["sent_tokens"] += n
+            last = i == len(sizes) - 1
+            self.transport.write(events.token_event(n, i == 0, last) + (tail if last else b""))
+            if last:
+                self._finish()
+                return
+            due = arrival + spec.ttft_s + (state["sent_tokens"] + sizes[i + 1] - 1) * spec.tpot_s
+            self.timers.append(loop.call_at(due, send_next))
+
+        if not sizes:
+            transport.write(tail)
+            self._finish()
+            return
+        self.timers.append(loop.call_at(arrival + spec.ttft_s + (sizes[0] - 1) * spec.tpot_s, send_next))
+
+
+def new_event_loop() -> asyncio.AbstractEventLoop:
+    """A uvloop loop when uvloop is installed, else the default asyncio loop."""
+    try:
+        import uvloop
+
+        return uvloop.new_event_loop()
+    except ImportError:
+        return asyncio.new_event_loop()
+
+
+async def serve(spec: MockServerSpec, on_ready: Callable[[str], None] | None = None,
+                stop: asyncio.Event | None = None) -> None:
+    """Serve until ``stop`` is set or ``spec.lifetime_s`` has passed (forever when both are absent)."""
+    loop = asyncio.get_running_loop()
+    server_state = MockServer(spec)
+    server = await loop.create_server(lambda: _MockProtocol(server_state), spec.host, spec.port, backlog=4096,
+                                      reuse_address=True)
+    port = server.sockets[0].getsockname()[1]
+    if on_ready:
+        on_ready(f"http://{spec.host}:{port}/v1")
+    stop = stop or asyncio.Event()
+    started = time.monotonic()
+    try:
+        while not stop.is_set():
+            if spec.lifetime_s is not None and time.monotonic() - started >= spec.lifetime_s:
+                break
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=0.2)
+            except asyncio.TimeoutError:
+                pass
+    finally:
+        server.close()
+
+
+def run_mock_server(spec: MockServerSpec, on_ready: Callable[[str], None] | None = None) -> None:
+    """Run the server in this thread on a fresh (uv)loop until interrupted or its lifetime ends."""
+    loop = new_event_loop()
+    try:
+        loop.run_until_complete(serve(spec, on_ready))
+    finally:
+        loop.close()

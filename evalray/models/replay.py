@@ -1,0 +1,65 @@
+"""``backend: replay``: re-score recorded outputs without a model.
+
+``source`` is a JSONL file of ``{"id": ..., "output": ...}`` lines (``"benchmark"`` optional, needed only when two
+benchmarks of the job share an id; ``"output"`` may be a list for ``repeats``), or a directory of
+``<benchmark>.jsonl`` files. A sample with no recorded output gets an error row, not a crash.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Sequence
+
+from evalray.errors import BackendError
+from evalray.job.spec import ModelSpec
+from evalray.models.base import Backend
+from evalray.types import Generation, Request
+
+
+def read_replay(source: str) -> tuple[dict[tuple[str, str], list[str]], dict[str, list[str]]]:
+    """(benchmark, id) -> outputs, and id -> outputs for lines without a benchmark."""
+    path = Path(source).expanduser()
+    files = sorted(path.glob("*.jsonl")) if path.is_dir() else [path]
+    if not path.exists():
+        raise BackendError(f"replay source {source} does not exist")
+    by_benchmark: dict[tuple[str, str], list[str]] = {}
+    by_id: dict[str, list[str]] = {}
+    for file in files:
+        default_benchmark = file.stem if path.is_dir() else None
+        with open(file, encoding="utf-8") as f:
+            for number, line in enumerate(f, 1):
+                if not line.strip():
+                    continue
+                try:
+                    record = json.loads(line)
+                    key, output = str(record["id"]), record["output"]
+                except (json.JSONDecodeError, KeyError, TypeError) as exc:
+                    raise BackendError(f"{file}:{number}: not a replay line with 'id' and 'output' ({exc})") from None
+                outputs = [str(o) for o in output] if isinstance(output, list) else [str(output)]
+                benchmark = record.get("benchmark", default_benchmark)
+                if benchmark:
+                    by_benchmark[(str(benchmark), key)] = outputs
+                else:
+                    by_id[key] = outputs
+    return by_benchmark, by_id
+
+
+class ReplayBackend(Backend):
+    def __init__(self, spec: ModelSpec) -> None:
+        super().__init__(spec)
+        self.by_benchmark, self.by_id = read_replay(spec.source)
+
+    def generate(self, requests: Sequence[Request]) -> list[Generation]:
+        results = []
+        for request in requests:
+            benchmark, _, sample_id = request.uid.partition("::")
+            outputs = self.by_benchmark.get((benchmark, sample_id)) or self.by_id.get(sample_id)
+            if outputs is None:
+                results.append(Generation(error=f"replay: no output for {benchmark} id {sample_id}"))
+            else:
+                results.append(Generation(texts=(outputs * request.repeats)[: max(request.repeats, len(outputs))]))
+        return results
+
+
+BACKEND = ReplayBackend

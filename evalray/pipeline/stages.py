@@ -1,0 +1,144 @@
+"""Ray Data stages: request rows -> generate (an actor pool per model) -> score.
+
+Rows are plain dicts keyed by the sample's ``uid``; no stage depends on row order.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pandas as pd
+
+from evalray.job.spec import BenchmarkSpec, JobSpec, ModelSpec
+from evalray.models.base import generation_columns, generation_from_row, request_from_row, request_to_columns
+from evalray.types import Generation, sample_from_row, sample_to_row
+
+SCORE_NUM_CPUS = 0.25
+
+
+def request_rows(job: JobSpec, model: ModelSpec) -> list[dict[str, Any]]:
+    """Every request of one model over all benchmarks of the job."""
+    from evalray.benchmarks import registry
+
+    rows: list[dict[str, Any]] = []
+    for entry in job.benchmarks:
+        benchmark = registry.get(entry.name)
+        force_generate = model.backend == "replay"
+        for sample, request, mode in benchmark.requests(entry, model.chat, job.seed, force_generate):
+            row = sample_to_row(sample)
+            row.update(request_to_columns(request))
+            row.update(model=model.name, mode=mode)
+            rows.append(row)
+    return rows
+
+
+class GenerateStage:
+    """One model replica: a Ray Data actor that answers batches of request rows."""
+
+    def __init__(self, spec_json: str) -> None:
+        import ray
+
+        from evalray.models.registry import backend_class
+
+        _quiet_libraries()
+        spec = ModelSpec.model_validate_json(spec_json)
+        self.backend = backend_class(spec.backend)(spec)
+        context = ray.get_runtime_context()
+        self.actor_id = context.get_actor_id() or f"task-{context.get_task_id()}"
+        self.node_id = context.get_node_id()
+
+    def __call__(self, batch: pd.DataFrame) -> pd.DataFrame:
+        rows = batch.to_dict("records")
+        requests = [request_from_row(row) for row in rows]
+        generations: list[Generation | None] = [None] * len(rows)
+        for kind, method in (("generate", self.backend.generate), ("loglikelihood", self.backend.loglikelihood)):
+            indices = [i for i, r in enumerate(requests) if r.kind == kind]
+            if not indices:
+                continue
+            try:
+                answers = method([requests[i] for i in indices])
+            except Exception as exc:  # a backend failure becomes an error on each row, never a lost batch
+                message = " ".join(str(exc).split()) or type(exc).__name__
+                answers = [Generation(error=f"{type(exc).__name__}: {message}"[:500])] * len(indices)
+            for i, answer in zip(indices, answers):
+                generations[i] = answer
+        columns = [generation_columns(g or Generation(error="no answer"), self.actor_id, self.node_id) for g in generations]
+        for name in columns[0] if columns else []:
+            batch[name] = [c[name] for c in columns]
+        return batch
+
+
+def generate_stage(ds, model: ModelSpec):
+    """The model's generate stage: the backend's own ``build_stage`` where it has one, else an actor pool of
+    ``replicas`` :class:`GenerateStage` actors with the model's resources."""
+    import ray
+
+    from evalray.models.registry import backend_module
+
+    module = backend_module(model.backend)
+    if hasattr(module, "build_stage"):
+        return module.build_stage(ds, model)
+    resources = model.resources
+    batch_size = model.batch_size if model.backend != "openai" else max(model.batch_size, 2 * model.concurrency)
+    return ds.map_batches(
+        GenerateStage,
+        fn_constructor_args=(model.model_dump_json(),),
+        compute=ray.data.ActorPoolStrategy(size=model.replicas),
+        num_cpus=resources.num_cpus,
+        num_gpus=resources.num_gpus or None,
+        batch_size=batch_size,
+        batch_format="pandas",
+        memory=int(resources.memory_gb * 1024**3) if resources.memory_gb else None,
+        accelerator_type=resources.accelerator_type,
+    )
+
+
+_BENCHMARKS: dict[str, Any] = {}
+
+
+def score_batch(batch: pd.DataFrame) -> pd.DataFrame:
+    """Score each row with its benchmark's scorer; add ``scores`` (JSON), ``extracted`` and ``output``."""
+    from evalray.benchmarks import registry
+
+    scores, extracted, outputs, errors = [], [], [], []
+    for row in batch.to_dict("records"):
+        name = row["benchmark"]
+        benchmark = _BENCHMARKS.get(name) or _BENCHMARKS.setdefault(name, registry.get(name))
+        generation = generation_from_row(row)
+        outputs.append(generation.text)
+        error = generation.error
+        values: dict[str, float] = {}
+        answer = None
+        if not error:
+            try:
+                result = benchmark.score(sample_from_row(row), generation, row["mode"])
+                values, answer = result.values, result.extracted
+            except Exception as exc:  # a scorer bug on one sample is recorded, not fatal
+                error = f"scoring failed: {type(exc).__name__}: {exc}"[:500]
+        scores.append(json.dumps(values))
+        extracted.append(answer)
+        errors.append(error)
+    batch["scores"] = scores
+    batch["extracted"] = extracted
+    batch["output"] = outputs
+    batch["error"] = errors
+    return batch
+
+
+def score_stage(ds):
+    return ds.map_batches(score_batch, batch_format="pandas", batch_size=64, num_cpus=SCORE_NUM_CPUS)
+
+
+def _quiet_libraries() -> None:
+    try:
+        import transformers
+
+        transformers.utils.logging.set_verbosity_error()
+        transformers.utils.logging.disable_progress_bar()
+    except ImportError:
+        pass
+
+
+def benchmark_spec_by_name(job: JobSpec) -> dict[str, BenchmarkSpec]:
+    return {b.name: b for b in job.benchmarks}

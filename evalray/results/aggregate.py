@@ -1,0 +1,71 @@
+"""Aggregate scored samples into ``result.json`` score rows: per subset, per category, micro overall and macro."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+import pandas as pd
+
+from evalray.scoring.metrics import confidence_interval, mean_stderr
+
+
+def _row(model: str, benchmark: str, subset: str | None, metric: str, values: list[float], level: str) -> dict[str, Any]:
+    mean, stderr = mean_stderr(values)
+    low, high = confidence_interval(mean, stderr)
+    return {
+        "model": model, "benchmark": benchmark, "subset": subset, "metric": metric, "level": level,
+        "value": _clean(mean), "stderr": _clean(stderr), "ci_low": _clean(low), "ci_high": _clean(high),
+        "n": len(values),
+    }
+
+
+def _clean(x: float) -> float | None:
+    return None if x is None or math.isnan(x) else round(float(x), 6)
+
+
+def score_rows(frame: pd.DataFrame, model: str, benchmark: str, categories: dict[str, str]) -> list[dict[str, Any]]:
+    """Score rows of one (model, benchmark): the overall micro average (subset null, n = all scored samples), one row
+    per subset and per category when the benchmark has subsets, and ``<metric>_macro`` over subsets."""
+    scored = frame[frame["error"].isna()] if "error" in frame else frame
+    parsed = [json.loads(s) for s in scored["scores"]]
+    subsets = list(scored["subset"])
+    metrics: list[str] = []
+    for values in parsed:
+        for name in values:
+            if name not in metrics:
+                metrics.append(name)
+    rows: list[dict[str, Any]] = []
+    distinct = sorted({s for s in subsets if s is not None})
+    for metric in metrics:
+        pairs = [(s, v[metric]) for s, v in zip(subsets, parsed) if metric in v]
+        rows.append(_row(model, benchmark, None, metric, [v for _, v in pairs], "overall"))
+        if len(distinct) <= 1:
+            continue
+        per_subset = {s: [v for t, v in pairs if t == s] for s in distinct}
+        subset_rows = [_row(model, benchmark, s, metric, vals, "subset") for s, vals in per_subset.items() if vals]
+        means = [r["value"] for r in subset_rows if r["value"] is not None]
+        errs = [r["stderr"] for r in subset_rows if r["stderr"] is not None]
+        macro = _row(model, benchmark, None, f"{metric}_macro", means, "overall")
+        macro["value"] = _clean(sum(means) / len(means)) if means else None
+        if errs and len(errs) == len(means):
+            stderr = math.sqrt(sum(e * e for e in errs)) / len(errs)
+            macro["stderr"] = _clean(stderr)
+            low, high = confidence_interval(macro["value"], stderr)
+            macro["ci_low"], macro["ci_high"] = _clean(low), _clean(high)
+        macro["n"] = sum(r["n"] for r in subset_rows)
+        rows.append(macro)
+        if categories:
+            grouped: dict[str, list[float]] = {}
+            for s, v in pairs:
+                if s in categories:
+                    grouped.setdefault(categories[s], []).append(v)
+            rows += [_row(model, benchmark, c, metric, vals, "category") for c, vals in sorted(grouped.items())]
+        rows += subset_rows
+    return rows
+
+
+def count_row(frame: pd.DataFrame, model: str, benchmark: str) -> dict[str, Any]:
+    errors = int(frame["error"].notna().sum()) if "error" in frame else 0
+    return {"model": model, "benchmark": benchmark, "samples": int(len(frame)), "errors": errors}
