@@ -1,0 +1,43 @@
+"""Shared fixtures: paths to ../shared/data, a session Ray cluster on 127.0.0.1, helpers to run the CLI."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = (ROOT / ".." / "shared" / "data").resolve()
+
+os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")  # keep Ray on 127.0.0.1 in tests
+os.environ.setdefault("RAY_DEDUP_LOGS", "0")
+
+
+def shared_data(name: str) -> Path:
+    """The folder of a benchmark in ../shared/data, or skip the test with a reason."""
+    path = SHARED_DATA / name
+    if not path.is_dir():
+        pytest.skip(f"real data not available: {path} is absent (it sits beside the repo as ../shared/data)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def ray_session():
+    """One local Ray for the tests that need it (fractional-CPU actors keep 2 cores from starving)."""
+    import ray
+
+    if not ray.is_initialized():
+        ray.init(num_cpus=4, include_dashboard=False, logging_level="WARNING")
+    yield ray
+    ray.shutdown()
+
+
+def run_cli(*args: str, timeout: float = 300, env: dict | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """Run ``evalray ARGS`` in a subprocess, capturing output."""
+    return subprocess.run(
+        [sys.executable, "-m", "evalray.cli.main", *args], capture_output=True, text=True, timeout=timeout,
+        env={**os.environ, **(env or {})}, cwd=cwd or ROOT,
+    )
