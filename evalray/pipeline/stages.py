@@ -36,12 +36,15 @@ def request_rows(job: JobSpec, model: ModelSpec) -> list[dict[str, Any]]:
 class GenerateStage:
     """One model replica: a Ray Data actor that answers batches of request rows."""
 
-    def __init__(self, spec_json: str) -> None:
+    def __init__(self, spec_json: str, secrets: dict[str, str] | None = None) -> None:
+        import os
+
         import ray
 
         from evalray.models.registry import backend_class
 
         _quiet_libraries()
+        os.environ.update(secrets or {})  # API keys live in this process's memory only
         spec = ModelSpec.model_validate_json(spec_json)
         self.backend = backend_class(spec.backend)(spec)
         context = ray.get_runtime_context()
@@ -83,7 +86,7 @@ def generate_stage(ds, model: ModelSpec):
     batch_size = model.batch_size if model.backend != "openai" else max(model.batch_size, 2 * model.concurrency)
     return ds.map_batches(
         GenerateStage,
-        fn_constructor_args=(model.model_dump_json(),),
+        fn_constructor_args=(model.model_dump_json(), driver_secrets(model)),
         compute=ray.data.ActorPoolStrategy(size=model.replicas),
         num_cpus=resources.num_cpus,
         num_gpus=resources.num_gpus or None,
@@ -92,6 +95,16 @@ def generate_stage(ds, model: ModelSpec):
         memory=int(resources.memory_gb * 1024**3) if resources.memory_gb else None,
         accelerator_type=resources.accelerator_type,
     )
+
+
+def driver_secrets(model: ModelSpec) -> dict[str, str]:
+    """The API key named by ``api_key_env``, read on the driver and handed to the model actors in memory (workers on
+    other nodes do not share the driver's environment); it is never written to results or logs."""
+    import os
+
+    if model.api_key_env and model.api_key_env in os.environ:
+        return {model.api_key_env: os.environ[model.api_key_env]}
+    return {}
 
 
 _BENCHMARKS: dict[str, Any] = {}

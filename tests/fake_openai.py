@@ -1,0 +1,87 @@
+"""A small OpenAI-compatible server for tests, on 127.0.0.1 in a background thread.
+
+Completions and chat answer with a fixed text per prompt (a callable), ``echo`` + ``logprobs`` give one token per
+character with log-prob ``char_logprob(c)``. It can fail the first N requests with 429 to exercise retries, and it
+records the Authorization headers it saw.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+from typing import Callable
+
+from aiohttp import web
+
+
+def char_logprob(c: str) -> float:
+    return -0.1 * (ord(c) % 7 + 1)
+
+
+class FakeOpenAI:
+    def __init__(self, answer: Callable[[str], str], fail_first: int = 0, model: str = "fake-model") -> None:
+        self.answer, self.fail_first, self.model = answer, fail_first, model
+        self.requests = 0
+        self.auth_headers: set[str] = set()
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}/v1"
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._started = threading.Event()
+
+    def __enter__(self) -> "FakeOpenAI":
+        self._thread.start()
+        self._started.wait(10)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+
+    def _serve(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        app = web.Application()
+        app.router.add_get("/v1/models", self._models)
+        app.router.add_post("/v1/completions", self._completions)
+        app.router.add_post("/v1/chat/completions", self._chat)
+        self._runner = web.AppRunner(app)
+        self._loop.run_until_complete(self._runner.setup())
+        self._loop.run_until_complete(web.TCPSite(self._runner, "127.0.0.1", self.port).start())
+        self._started.set()
+        self._loop.run_forever()
+
+    async def _models(self, request: web.Request) -> web.Response:
+        return web.json_response({"object": "list", "data": [{"id": self.model, "object": "model"}]})
+
+    def _count(self, request: web.Request) -> web.Response | None:
+        self.requests += 1
+        self.auth_headers.add(request.headers.get("Authorization", ""))
+        if self.requests <= self.fail_first:
+            return web.json_response({"error": "slow down"}, status=429)
+        return None
+
+    async def _completions(self, request: web.Request) -> web.Response:
+        refused = self._count(request)
+        if refused:
+            return refused
+        body = await request.json()
+        prompt = body["prompt"]
+        if body.get("echo"):
+            tokens = list(prompt) + ["!"]
+            offsets = list(range(len(prompt))) + [len(prompt)]
+            values = [None] + [char_logprob(c) for c in prompt[1:]] + [-1.0]
+            tops = [None] + [{c: char_logprob(c)} for c in prompt[1:]] + [{"!": -1.0}]
+            logprobs = {"tokens": tokens, "text_offset": offsets, "token_logprobs": values, "top_logprobs": tops}
+            return web.json_response({"choices": [{"text": prompt + "!", "logprobs": logprobs}]})
+        return web.json_response({"choices": [{"text": self.answer(prompt)}] * body.get("n", 1)})
+
+    async def _chat(self, request: web.Request) -> web.Response:
+        refused = self._count(request)
+        if refused:
+            return refused
+        body = await request.json()
+        text = self.answer(body["messages"][-1]["content"])
+        return web.json_response({"choices": [{"message": {"role": "assistant", "content": text}}] * body.get("n", 1)})
