@@ -65,3 +65,76 @@ def numbers_equal(a: str | None, b: str | None) -> bool:
 def after_hashes(answer: str) -> str:
     """GSM8K gold: the number after the final '#### '."""
     return normalize_number(answer.split("####")[-1])
+
+
+def last_boxed(text: str) -> str | None:
+    """The content of the last ``\\boxed{...}`` (or ``\\fbox{...}`` / ``\\boxed x``) in a LaTeX solution."""
+    text = text or ""
+    start = max(text.rfind("\\boxed"), text.rfind("\\fbox"))
+    if start < 0:
+        return None
+    rest = text[start:]
+    brace = rest.find("{")
+    if rest.startswith("\\boxed ") and (brace < 0 or brace > len("\\boxed ")):
+        return rest[len("\\boxed "):].split("$")[0].strip()
+    if brace < 0:
+        return None
+    depth = 0
+    for i in range(brace, len(rest)):
+        if rest[i] == "{":
+            depth += 1
+        elif rest[i] == "}":
+            depth -= 1
+            if depth == 0:
+                return rest[brace + 1 : i]
+    return None
+
+
+_SO_ANSWER = re.compile(r"the answer is\s*[:：]?\s*(.+)", re.IGNORECASE)
+
+
+def answer_after_phrase(text: str) -> str | None:
+    """BBH chain-of-thought: the text after the last 'So the answer is', up to the end of its line, without the
+    final period and markdown emphasis; else the last 'ANSWER: X' line; else None."""
+    found = _SO_ANSWER.findall(text or "")
+    if not found:
+        found = re.findall(r"ANSWER\s*[:：]\s*(.+)", text or "", re.IGNORECASE)
+    if not found:
+        return None
+    answer = found[-1].strip()
+    answer = answer.strip("*_` ").rstrip(".").strip("*_` ")
+    return answer
+
+
+def bbh_match(answer: str | None, target: str) -> bool:
+    """Compare a BBH answer with its target: options '(A)' also match 'A' or '(A) text'; words case-insensitively;
+    numbers numerically; bracket sequences and word lists with whitespace normalised."""
+    if answer is None:
+        return False
+    a, t = " ".join(answer.split()), " ".join(target.split())
+    if a == t or a.lower() == t.lower():
+        return True
+    option = re.fullmatch(r"\(([A-Z])\)", t)
+    if option:
+        m = re.match(r"^\(?([A-Z])\)?(?:$|[\s.:)])", a)
+        return bool(m) and m.group(1) == option.group(1)
+    if re.fullmatch(r"-?\d+(?:\.\d+)?", t):
+        return numbers_equal(last_number(a), t)
+    if a.lower().rstrip(".") == t.lower().rstrip("."):
+        return True
+    return "".join(a.split()) == "".join(t.split()) and not t.replace(" ", "").isalpha()
+
+
+_FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_+-]*)[^\n]*\n(.*?)(?:```|$)", re.DOTALL)
+
+
+def code_block(text: str) -> str | None:
+    """The Python code of a chat answer: the first fenced block tagged python (else the first fenced block); None
+    when the text has no fence."""
+    blocks = _FENCE.findall(text or "")
+    if not blocks:
+        return None
+    for lang, body in blocks:
+        if lang.lower() in ("python", "py", "python3"):
+            return body
+    return blocks[0][1]
