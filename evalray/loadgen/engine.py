@@ -39,17 +39,21 @@ class WorkerSetup:
     max_connections: int
     source_addresses: int = 1
     tokenizer: str | None = None
+    tls: bool = False
 
 
 @dataclass
 class WorkerSlice:
-    """One worker's share of a run. ``intended`` holds absolute offsets (s) from the common start for open loop and is
-    ``None`` for closed loop, where ``users`` loops each send their next request as soon as the previous ends."""
+    """One worker's share of a run: its requests are ``first_id + k * stride`` for ``k < count``, the first
+    ``warmup_count`` of them warm-up; request ``i`` uses prompt ``i % len(prompts)``. ``intended`` holds each request's
+    absolute send time (s from the common start) for open loop and is ``None`` for closed loop, where ``users`` loops
+    each send their next request as soon as the previous one ends (user ``u`` starts at ``user_start[u]``)."""
 
     worker: int
-    request_ids: np.ndarray
-    prompt_index: np.ndarray
-    warmup: np.ndarray
+    first_id: int
+    stride: int
+    count: int
+    warmup_count: int = 0
     intended: np.ndarray | None = None
     users: int = 0
     user_start: np.ndarray | None = None
@@ -136,8 +140,7 @@ class LoadEngine:
             self.tokenizer = load_tokenizer(self.setup.tokenizer)
         self.clock_zero = perf_counter() + (start_wall - time.time())
         loop_zero = loop.time() + (start_wall - time.time())
-        total = len(self.work.request_ids)
-        if total == 0:
+        if self.work.count == 0:
             return self._summary()
         sweeper = loop.call_later(0.05, self._sweep)
         if self.work.intended is not None:
@@ -164,15 +167,16 @@ class LoadEngine:
         return perf_counter() - self.clock_zero
 
     def _issue_allowed(self) -> bool:
-        return not self.stopping and self.next_index < len(self.work.request_ids)
+        return not self.stopping and self.next_index < self.work.count
 
     def _take(self, intended: float) -> RequestState:
         i = self.next_index
         self.next_index += 1
         self.issued += 1
         work = self.work
-        prompt = int(work.prompt_index[i])
-        state = RequestState(int(work.request_ids[i]), intended, self.setup.prompt_tokens[prompt], bool(work.warmup[i]))
+        request_id = work.first_id + i * work.stride
+        prompt = request_id % len(self.setup.payloads)
+        state = RequestState(request_id, intended, self.setup.prompt_tokens[prompt], i < work.warmup_count)
         state.body = [self.setup.payloads[prompt]]  # carried until a connection takes it
         return state
 
@@ -222,7 +226,7 @@ class LoadEngine:
         try:
             _, conn = await loop.create_connection(
                 lambda: HttpConnection(self._on_done, self.clock_zero, setup.stream, setup.chat),
-                setup.host, setup.port, local_addr=local)
+                setup.host, setup.port, local_addr=local, ssl=_client_tls() if setup.tls else None)
         except OSError as exc:
             self.open_connections -= 1
             state.actual = state.end = self._now()
@@ -304,6 +308,12 @@ class LoadEngine:
         for conn in list(self.in_flight):
             conn.abort("cancelled")
         self._check_done()
+
+
+def _client_tls() -> "ssl.SSLContext":
+    import ssl
+
+    return ssl.create_default_context()
 
 
 def run_in_thread(engine: LoadEngine, start_wall: float) -> tuple[threading.Thread, dict[str, float]]:

@@ -1,0 +1,143 @@
+"""``evalray perf`` (load-test an OpenAI-compatible endpoint) and ``evalray mock-server`` (a test endpoint)."""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import typer
+
+from evalray.errors import ConfigError
+
+
+def _numbers(text: str | None, kind: type, flag: str) -> list[Any] | None:
+    if not text:
+        return None
+    try:
+        return [kind(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise ConfigError(f"{flag} {text}: expected a comma-separated list of numbers") from None
+
+
+def _headers(values: list[str]) -> dict[str, str]:
+    headers = {}
+    for value in values:
+        name, sep, content = value.partition(":")
+        if not sep or not name.strip():
+            raise ConfigError(f"--header {value}: expected 'Name: value'")
+        headers[name.strip()] = content.strip()
+    return headers
+
+
+def perf(
+    url: str = typer.Option(..., "--url", help="Endpoint: base URL (http://127.0.0.1:8000/v1) or full URL."),
+    model: str = typer.Option(..., "--model", help="Model name sent in requests."),
+    concurrency: Optional[str] = typer.Option(None, "--concurrency", "-c", help="Closed loop: e.g. 64 or 64,256."),
+    rate: Optional[str] = typer.Option(None, "--rate", "-r", help="Open loop req/s: e.g. 50 or 50,100."),
+    arrival: str = typer.Option("poisson", help="Open-loop arrivals: poisson, gamma or constant."),
+    burstiness: float = typer.Option(1.0, help="Gamma shape for --arrival gamma (<1 burstier)."),
+    num_requests: Optional[int] = typer.Option(None, "--num-requests", "-n", help="Requests per run point."),
+    duration: Optional[float] = typer.Option(None, "--duration", help="Longest issuing time per point (s)."),
+    warmup: int = typer.Option(0, "--warmup", help="Warm-up requests left out of the figures."),
+    ramp_up: float = typer.Option(0.0, "--ramp-up", help="Ramp-up time (s)."),
+    workers: int = typer.Option(1, "--workers", "-w", help="Load-generator Ray actors."),
+    cpus_per_worker: float = typer.Option(0.25, "--cpus-per-worker", help="Ray CPUs per worker."),
+    local: bool = typer.Option(False, "--local", help="One worker in this process, without Ray."),
+    address: Optional[str] = typer.Option(None, "--address", help="Ray cluster address (default: local Ray)."),
+    prompt: Optional[str] = typer.Option(None, "--prompt", help="One fixed prompt."),
+    dataset: Optional[str] = typer.Option(None, "--dataset", help="random | benchmark name | ShareGPT .json | "
+                                          "one-prompt-per-line file."),
+    data_dir: Optional[str] = typer.Option(None, "--data-dir", help="Local data of a benchmark dataset."),
+    input_tokens: int = typer.Option(128, "--input-tokens", help="Random prompts: length in tokens."),
+    input_tokens_range: float = typer.Option(0.0, "--input-tokens-range", help="Random prompts: ± fraction."),
+    max_tokens: int = typer.Option(128, "--max-tokens", help="max_tokens of each request."),
+    max_tokens_range: float = typer.Option(0.0, "--max-tokens-range", help="max_tokens ± fraction."),
+    tokenizer: Optional[str] = typer.Option(None, "--tokenizer", help="whitespace | builtin:tiny-llama | HF dir."),
+    ignore_eos: bool = typer.Option(False, "--ignore-eos", help="Send ignore_eos=true."),
+    api: str = typer.Option("chat", "--api", help="chat or completions (for a base URL)."),
+    stream: bool = typer.Option(True, "--stream/--no-stream", help="Stream answers (SSE)."),
+    header: list[str] = typer.Option([], "--header", "-H", help="Extra header 'Name: value' (repeatable)."),
+    api_key_env: Optional[str] = typer.Option(None, "--api-key-env", help="Env variable holding the API key."),
+    timeout: float = typer.Option(120.0, "--timeout", help="Per-request timeout (s)."),
+    max_connections: Optional[int] = typer.Option(None, "--max-connections", help="Open loop: connection cap."),
+    source_addresses: int = typer.Option(1, "--source-addresses", help="Spread connections over 127.0.0.1..N."),
+    slo: Optional[str] = typer.Option(None, "--slo", help="e.g. ttft_p99=500ms,tpot_p99=50ms."),
+    search: bool = typer.Option(False, "--search", help="Search the highest rate meeting --slo."),
+    search_min: float = typer.Option(1.0, "--search-min", help="Search: lowest rate."),
+    search_max: float = typer.Option(1000.0, "--search-max", help="Search: highest rate."),
+    seed: int = typer.Option(0, "--seed", help="Seed of prompts and arrivals."),
+    name: str = typer.Option("perf", "--name", help="Run name."),
+    output: Optional[str] = typer.Option(None, "--output", "-o", help="Output directory (default runs/NAME)."),
+    html: bool = typer.Option(True, "--html/--no-html", help="Write report.html."),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Live progress on stderr."),
+) -> None:
+    """Load-test an OpenAI-compatible endpoint with a fleet of Ray workers; writes DIR/perf.json."""
+    from evalray.job.loader import build_job
+    from evalray.loadgen.runner import run_perf_job
+
+    data: dict[str, Any] = {
+        "kind": "perf", "name": name,
+        "target": {"url": url, "model": model, "api": api, "stream": stream, "headers": _headers(header),
+                   "api_key_env": api_key_env, "timeout_s": timeout, "ignore_eos": ignore_eos},
+        "prompts": {"prompt": prompt, "dataset": dataset, "data_dir": data_dir, "tokenizer": tokenizer,
+                    "input_tokens": input_tokens, "input_tokens_range": input_tokens_range,
+                    "max_tokens": max_tokens, "max_tokens_range": max_tokens_range, "seed": seed},
+        "load": {"concurrency": _numbers(concurrency, int, "--concurrency"), "rate": _numbers(rate, float, "--rate"),
+                 "arrival": arrival, "burstiness": burstiness, "num_requests": num_requests, "duration_s": duration,
+                 "warmup_requests": warmup, "ramp_up_s": ramp_up, "max_connections": max_connections},
+        "fleet": {"workers": workers, "cpus_per_worker": cpus_per_worker, "local": local,
+                  "source_addresses": source_addresses},
+        "slo": dict(p.split("=", 1) for p in slo.split(",") if "=" in p) if slo else None,
+        "html": html, "progress": progress,
+    }
+    if slo:
+        from evalray.loadgen.metrics import parse_slos
+
+        parse_slos(slo)
+    if search:
+        data["search"] = {"min_rate": search_min, "max_rate": search_max}
+    if output:
+        data["output"] = output
+    spec = build_job(data, "evalray perf")
+    out = run_perf_job(spec, address)
+    typer.echo(f"wrote {out / 'perf.json'}")
+
+
+def mock_server(
+    host: str = typer.Option("127.0.0.1", help="Address to listen on."),
+    port: int = typer.Option(8000, help="Port (0: any free port; the URL is printed)."),
+    model: str = typer.Option("mock", help="Model name served by /v1/models."),
+    ttft_ms: float = typer.Option(0.0, "--ttft-ms", help="Time to first token (ms)."),
+    tpot_ms: float = typer.Option(0.0, "--tpot-ms", help="Time per output token after the first (ms)."),
+    output_tokens: Optional[int] = typer.Option(None, "--output-tokens", help="Tokens per answer (default: "
+                                                "the request's max_tokens)."),
+    tokens_per_chunk: int = typer.Option(1, "--tokens-per-chunk", help="Tokens per streamed chunk."),
+    error_rate: float = typer.Option(0.0, "--error-rate", help="Fraction answered with an error status."),
+    error_status: str = typer.Option("500", "--error-status", help="Error statuses, e.g. 500,503,429."),
+    timeout_rate: float = typer.Option(0.0, "--timeout-rate", help="Fraction never answered."),
+    truncate_rate: float = typer.Option(0.0, "--truncate-rate", help="Fraction cut off mid-answer."),
+    hang_s: float = typer.Option(30.0, "--hang-s", help="How long an unanswered request is held open (s)."),
+    lifetime: Optional[float] = typer.Option(None, "--lifetime", help="Stop after this many seconds."),
+    seed: int = typer.Option(0, help="Seed of error injection."),
+) -> None:
+    """An OpenAI-compatible test server with injected latency and errors (for tests and dry runs)."""
+    from evalray.loadgen.mockserver import MockServerSpec, run_mock_server
+
+    rates = (error_rate, timeout_rate, truncate_rate)
+    if any(r < 0 or r > 1 for r in rates) or sum(rates) > 1:
+        raise ConfigError("--error-rate, --timeout-rate and --truncate-rate must be in [0, 1] and sum to at most 1")
+    spec = MockServerSpec(host=host, port=port, model=model, ttft_s=ttft_ms / 1000, tpot_s=tpot_ms / 1000,
+                          output_tokens=output_tokens, tokens_per_chunk=tokens_per_chunk, error_rate=error_rate,
+                          error_statuses=tuple(_numbers(error_status, int, "--error-status") or [500]),
+                          timeout_rate=timeout_rate, truncate_rate=truncate_rate, hang_s=hang_s, seed=seed,
+                          lifetime_s=lifetime)
+    try:
+        run_mock_server(spec, lambda url: typer.echo(f"mock server listening on {url}", err=False))
+    except OSError as exc:
+        raise ConfigError(f"mock-server: cannot listen on {host}:{port} ({exc.strerror})") from None
+    except KeyboardInterrupt:
+        pass
+
+
+def register(app: typer.Typer) -> None:
+    app.command("perf")(perf)
+    app.command("mock-server")(mock_server)

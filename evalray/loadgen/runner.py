@@ -1,0 +1,144 @@
+"""Run a perf job: prompts -> fleet -> one run per sweep point (or an SLO rate search) -> perf.json, records.parquet,
+console table and report.html."""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from evalray.loadgen.fleet import Fleet, build_setup
+from evalray.loadgen.metrics import Slo, compute_metrics, parse_slos
+from evalray.loadgen.output import print_table, write_outputs
+from evalray.loadgen.prompts import load_prompts
+from evalray.loadgen.schedule import RunPoint, plan_slices, run_points
+from evalray.loadgen.spec import PerfJobSpec
+
+DEFAULT_MAX_CONNECTIONS = 65_536
+
+
+@dataclass
+class PerfResult:
+    """Everything a perf job produced (the content of perf.json plus the raw tables)."""
+
+    runs: list[dict[str, Any]] = field(default_factory=list)
+    tables: list[pa.Table] = field(default_factory=list)
+    search: dict[str, Any] | None = None
+    interrupted: bool = False
+
+
+def _max_connections(spec: PerfJobSpec, point: RunPoint, workers: int) -> int:
+    """Per worker: its share of the concurrency (closed loop) or of ``load.max_connections``."""
+    if point.concurrency is not None:
+        return max(1, math.ceil(point.concurrency / workers))
+    total = spec.load.max_connections or DEFAULT_MAX_CONNECTIONS
+    return max(1, math.ceil(total / workers))
+
+
+def _progress(label: str, expected: int | None, enabled: bool):
+    def show(done: int, errors: int, elapsed: float) -> None:
+        if not enabled:
+            return
+        of = f"/{expected}" if expected else ""
+        rate = done / elapsed if elapsed > 0 else 0.0
+        print(f"\r[{label}] {done}{of} requests, {errors} errors, {elapsed:6.1f} s, {rate:8.1f} req/s ",
+              end="", file=sys.stderr, flush=True)
+
+    return show
+
+
+def run_point(spec: PerfJobSpec, fleet: Fleet, point: RunPoint, prompts_count: int, slos: list[Slo],
+              setup_for: Any, index: int) -> tuple[dict[str, Any], pa.Table, bool]:
+    workers = len(fleet.workers)
+    fleet.prepare(setup_for(_max_connections(spec, point, workers)))
+    slices = plan_slices(point, spec.load, workers, seed=spec.prompts.seed + index)
+    expected = sum(s.count for s in slices) if spec.load.num_requests is not None else None
+    result = fleet.run(slices, _progress(point.label(), expected, spec.progress))
+    if spec.progress:
+        print(file=sys.stderr)
+    table = result.table
+    entry: dict[str, Any] = {"concurrency": point.concurrency, "rate": point.rate, "workers": workers}
+    entry.update(compute_metrics(table, slos))
+    entry["warmup_requests"] = int(sum(table["warmup"].to_pylist())) if table.num_rows else 0
+    entry["max_open_streams"] = int(sum(s.get("max_open_streams", 0) for s in result.summaries))
+    entry["connections_opened"] = int(sum(s.get("connections", 0) for s in result.summaries))
+    entry["worker_nodes"] = result.nodes
+    entry["interrupted"] = result.interrupted
+    return entry, table.append_column("run", pa.array([index] * table.num_rows, pa.int32())), result.interrupted
+
+
+def _search(spec: PerfJobSpec, fleet: Fleet, slos: list[Slo], setup_for: Any, result: PerfResult,
+            prompts_count: int) -> None:
+    """Highest open-loop rate whose run meets every SLO: double from min_rate until a miss (or max_rate), then bisect."""
+    assert spec.search is not None
+    search = spec.search
+
+    def probe(rate: float) -> bool:
+        entry, table, interrupted = run_point(spec, fleet, RunPoint(rate=round(rate, 3)), prompts_count, slos,
+                                              setup_for, len(result.runs))
+        entry["search_probe"] = True
+        result.runs.append(entry)
+        result.tables.append(table)
+        if interrupted:
+            result.interrupted = True
+            raise KeyboardInterrupt
+        return bool(entry["slo"]["met"])
+
+    low, high = None, None
+    rate = search.min_rate
+    while rate <= search.max_rate:
+        if probe(rate):
+            low = rate
+            rate = min(rate * 2, search.max_rate) if rate < search.max_rate else search.max_rate * 2
+        else:
+            high = rate
+            break
+    if low is not None and high is not None:
+        for _ in range(search.steps):
+            middle = (low + high) / 2
+            if probe(middle):
+                low = middle
+            else:
+                high = middle
+    result.search = {"best_rate": None if low is None else round(low, 3), "first_failing_rate": high,
+                     "slo": dict(spec.slo or {}), "probes": sum(1 for r in result.runs if r.get("search_probe"))}
+
+
+def run_perf_job(spec: PerfJobSpec, address: str | None) -> Path:
+    """Run the job and return its output directory (perf.json, records.parquet, report.html)."""
+    output = Path(spec.output.replace("${name}", spec.name))
+    output.mkdir(parents=True, exist_ok=True)
+    slos = parse_slos(spec.slo)
+    points = run_points(spec.load)
+    hint = max(spec.load.num_requests or 0, 1000)
+    prompts = load_prompts(spec.prompts, hint)
+    result = PerfResult()
+    started = time.time()
+    fleet = Fleet(spec.fleet, address)
+
+    def setup_for(max_connections: int):
+        return build_setup(spec, prompts, max_connections)
+
+    try:
+        if spec.search is not None:
+            _search(spec, fleet, slos, setup_for, result, len(prompts))
+        else:
+            for index, point in enumerate(points):
+                entry, table, interrupted = run_point(spec, fleet, point, len(prompts), slos, setup_for, index)
+                result.runs.append(entry)
+                result.tables.append(table)
+                if interrupted:
+                    result.interrupted = True
+                    break
+    except KeyboardInterrupt:
+        result.interrupted = True
+    finally:
+        fleet.close()
+    write_outputs(spec, result, output, started)
+    print_table(result.runs, result.search)
+    return output

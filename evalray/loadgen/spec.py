@@ -1,0 +1,122 @@
+"""The ``kind: perf`` job spec (also built from the ``evalray perf`` command-line flags)."""
+
+from __future__ import annotations
+
+from typing import Literal
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class TargetSpec(_Strict):
+    url: str = Field(..., description="Endpoint URL: a base such as http://127.0.0.1:8000/v1, or the full "
+                     "/v1/chat/completions or /v1/completions URL.")
+    model: str = Field(..., min_length=1, description="Model name sent in every request.")
+    api: Literal["chat", "completions"] = Field("chat", description="Which endpoint a base URL gets: "
+                                                "/chat/completions or /completions (a full URL decides by itself).")
+    stream: bool = Field(True, description="Stream the answer (SSE); TTFT, TPOT and ITL need streaming.")
+    headers: dict[str, str] = Field(default_factory=dict, description="Extra HTTP headers sent with every request.")
+    api_key_env: str | None = Field(None, description="Environment variable holding the API key, sent as "
+                                    "'Authorization: Bearer ...' (the key itself is never written anywhere).")
+    timeout_s: float = Field(120.0, gt=0, description="A request with no complete answer after this long is a "
+                             "'timeout' error.")
+    ignore_eos: bool = Field(False, description="Send ignore_eos=true (vLLM) so the server always generates "
+                             "max_tokens tokens.")
+    extra_body: dict = Field(default_factory=dict, description="Extra JSON fields merged into every request body.")
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("expected an http:// or https:// URL")
+        return value
+
+
+class PromptSpec(_Strict):
+    prompt: str | None = Field(None, description="One fixed prompt for every request.")
+    dataset: str | None = Field(None, description="'random' (default), an evalray benchmark name (gsm8k, mmlu, ...), "
+                                "a ShareGPT-format .json file or a text file with one prompt per line.")
+    data_dir: str | None = Field(None, description="Local data of the benchmark (e.g. ../shared/data/gsm8k).")
+    limit: int | None = Field(None, ge=1, description="Use only the first N prompts of the dataset.")
+    tokenizer: str | None = Field(None, description="Tokenizer for random prompts and token counts when the "
+                                  "server sends no usage: 'whitespace' (default), builtin:tiny-llama or a local "
+                                  "Hugging Face tokenizer.")
+    input_tokens: int = Field(128, ge=1, description="Random prompts: mean prompt length in tokens.")
+    input_tokens_range: float = Field(0.0, ge=0, lt=1, description="Random prompts: lengths uniform in "
+                                      "input_tokens*(1±range).")
+    max_tokens: int = Field(128, ge=1, description="max_tokens of every request (the mean when a range is set).")
+    max_tokens_range: float = Field(0.0, ge=0, lt=1, description="max_tokens uniform in max_tokens*(1±range).")
+    random_prompts: int = Field(1000, ge=1, description="Random prompts: how many distinct prompts to make.")
+    seed: int = Field(0, description="Seed of random prompts, lengths and arrival times.")
+
+
+class LoadSpec(_Strict):
+    concurrency: list[int] | None = Field(None, description="Closed loop: requests in flight; a list is a sweep.")
+    rate: list[float] | None = Field(None, description="Open loop: arrivals per second; a list is a sweep.")
+    arrival: Literal["poisson", "gamma", "constant"] = Field("poisson", description="Open-loop arrival process "
+                                                             "(gamma uses burstiness; poisson is gamma with 1).")
+    burstiness: float = Field(1.0, gt=0, description="Gamma shape of inter-arrival times: <1 burstier, >1 smoother.")
+    num_requests: int | None = Field(None, ge=1, description="Measured requests per run point (plus warm-up).")
+    duration_s: float | None = Field(None, gt=0, description="Longest time a run point issues requests, in seconds.")
+    warmup_requests: int = Field(0, ge=0, description="Requests sent first and left out of every figure.")
+    ramp_up_s: float = Field(0.0, ge=0, description="Closed loop: users start evenly over this time; open loop: the "
+                             "rate rises linearly from 0 over this time.")
+    max_connections: int | None = Field(None, ge=1, description="Open loop: most connections in total (default "
+                                        "unbounded up to 65536); requests beyond wait and show queueing delay.")
+
+    @model_validator(mode="after")
+    def _one_load_model(self) -> "LoadSpec":
+        if self.concurrency and self.rate:
+            raise ValueError("give either concurrency (closed loop) or rate (open loop), not both")
+        if not self.concurrency and not self.rate:
+            self.concurrency = [1]
+        if self.num_requests is None and self.duration_s is None:
+            self.num_requests = 100
+        if any(c < 1 for c in self.concurrency or []) or any(r <= 0 for r in self.rate or []):
+            raise ValueError("concurrencies must be >= 1 and rates > 0")
+        return self
+
+
+class SearchSpec(_Strict):
+    min_rate: float = Field(1.0, gt=0, description="Lowest rate tried (req/s).")
+    max_rate: float = Field(1000.0, gt=0, description="Highest rate tried (req/s).")
+    steps: int = Field(6, ge=1, le=30, description="Bisection steps after the bracketing runs.")
+
+
+class FleetSpec(_Strict):
+    workers: int = Field(1, ge=1, description="Load-generator Ray actors (each one event loop).")
+    cpus_per_worker: float = Field(0.25, gt=0, description="Ray CPUs reserved by each worker actor.")
+    local: bool = Field(False, description="Run one worker in this process without Ray (quick dry runs).")
+    source_addresses: int = Field(1, ge=1, le=250, description="Spread connections over 127.0.0.1..N source "
+                                  "addresses (for more than ~28k connections to one local port).")
+
+
+class PerfJobSpec(_Strict):
+    kind: Literal["perf"] = Field("perf", description="Job kind: perf (load test an OpenAI-compatible endpoint).")
+    name: str = Field("perf", min_length=1, description="Name of the run (used in the default output directory).")
+    output: str = Field("runs/${name}", description="Directory for perf.json, records.parquet and report.html.")
+    target: TargetSpec = Field(..., description="The endpoint under test.")
+    prompts: PromptSpec = Field(default_factory=PromptSpec, description="Where prompts come from.")
+    load: LoadSpec = Field(default_factory=LoadSpec, description="Load model, bounds and sweep.")
+    fleet: FleetSpec = Field(default_factory=FleetSpec, description="Load-generator workers.")
+    slo: dict[str, str] | None = Field(None, description="SLOs such as {ttft_p99: 500ms, tpot_p99: 50ms}: adds "
+                                       "goodput and a met/missed verdict to each run.")
+    search: SearchSpec | None = Field(None, description="Search for the highest open-loop rate that meets the SLOs "
+                                      "(needs slo).")
+    html: bool = Field(True, description="Write report.html.")
+    progress: bool = Field(True, description="Print live progress to stderr.")
+
+    @model_validator(mode="after")
+    def _search_needs_slo(self) -> "PerfJobSpec":
+        if self.search is not None and not self.slo:
+            raise ValueError("search needs slo (e.g. slo: {ttft_p99: 500ms})")
+        if self.slo:
+            from evalray.loadgen.metrics import parse_slos
+
+            parse_slos(self.slo)
+        return self
