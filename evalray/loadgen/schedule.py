@@ -2,7 +2,9 @@
 
 Open-loop arrival times are drawn once, before the run, as absolute offsets from the common start, so a slow answer
 never delays the schedule. Inter-arrival gaps are gamma-distributed with shape ``burstiness`` and mean ``1/rate``
-(``burstiness = 1`` is a Poisson process; ``constant`` spaces arrivals exactly ``1/rate`` apart). A ramp-up of ``R``
+(``burstiness = 1`` is a Poisson process; ``constant`` spaces arrivals exactly ``1/rate`` apart). The gaps are then
+scaled so that ``N`` arrivals span exactly ``(N-1)/rate`` seconds (the process conditioned on its count), so the offered
+rate of every run equals the target instead of wandering by ``1/sqrt(N)``. A ramp-up of ``R``
 seconds makes the instantaneous rate rise linearly from 0 to ``rate``: unit-rate arrival ``tau`` (in seconds at the
 full rate) maps to ``sqrt(2 tau R)`` while ``tau < R/2`` and to ``tau + R/2`` after.
 """
@@ -47,6 +49,8 @@ def arrival_offsets(rate: float, count: int, load: LoadSpec, rng: np.random.Gene
     else:
         shape = 1.0 if load.arrival == "poisson" else load.burstiness
         gaps = rng.gamma(shape, 1.0 / (rate * shape), size=count)
+        if count > 1:  # condition on the span: N arrivals take exactly (N-1)/rate seconds, as the target says
+            gaps[:-1] *= (count - 1) / rate / gaps[:-1].sum()
     tau = np.concatenate([[0.0], np.cumsum(gaps[:-1])])
     ramp = load.ramp_up_s
     if ramp > 0:
