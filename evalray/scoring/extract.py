@@ -59,7 +59,7 @@ def numbers_equal(a: str | None, b: str | None) -> bool:
         x, y = float(normalize_number(a)), float(normalize_number(b))
     except ValueError:
         return normalize_number(a) == normalize_number(b)
-    return abs(x - y) <= 1e-6 * max(1.0, abs(y))
+    return abs(x - y) <= 1e-6 + 1e-12 * abs(y)
 
 
 def after_hashes(answer: str) -> str:

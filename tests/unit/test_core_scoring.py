@@ -43,6 +43,7 @@ def test_numbers_compare_numerically():
     assert extract.numbers_equal("18.00", "18")
     assert extract.numbers_equal("1,000", "1000")
     assert not extract.numbers_equal("18", "19")
+    assert not extract.numbers_equal("1450001", "1450000")
     assert not extract.numbers_equal(None, "1")
 
 
