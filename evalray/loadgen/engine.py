@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import gc
 import resource
 import socket
 import threading
@@ -102,10 +103,14 @@ class LoadEngine:
         raise_open_files_limit()
         loop = new_event_loop()
         self.loop = loop
+        gc_was_enabled = gc.isenabled()
+        gc.disable()  # no collector pauses inside timed requests; the run is bounded
         try:
             return loop.run_until_complete(self._main(start_wall))
         finally:
             loop.close()
+            if gc_was_enabled:
+                gc.enable()
 
     def stop(self) -> None:
         if self.loop is not None and not self.loop.is_closed():

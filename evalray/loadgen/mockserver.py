@@ -15,6 +15,7 @@ import asyncio
 import json
 import random
 import time
+from time import perf_counter
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -185,6 +186,16 @@ class _MockProtocol(asyncio.Protocol):
         self.server.spec.stats["requests"] += 1
         self._handle(method, path.split("?")[0], body)
 
+    def _at(self, due: float, callback: Callable[[], None]) -> None:
+        """Call ``callback`` at ``perf_counter() == due``, never early: loop timers (uvloop's are millisecond
+        based on a cached clock) may fire up to a millisecond early, so an early timer is re-armed."""
+        loop = asyncio.get_running_loop()
+        delay = due - perf_counter()
+        if delay <= 0.00002:
+            callback()
+            return
+        self.timers.append(loop.call_later(delay, self._at, due, callback))
+
     def _finish(self) -> None:
         self.busy = False
         self.timers.clear()
@@ -251,7 +262,7 @@ class _MockProtocol(asyncio.Protocol):
             self._finish()
 
         if delay > 0:
-            self.timers.append(loop.call_later(delay, send))
+            self._at(perf_counter() + delay, send)
         else:
             send()
 
@@ -272,7 +283,7 @@ class _MockProtocol(asyncio.Protocol):
             self._finish()
             return
         transport.write(_STREAM_HEAD)
-        arrival = loop.time()
+        arrival = perf_counter()
         state = {"index": 0, "sent_tokens": 0}
 
         def send_next() -> None:
@@ -291,13 +302,13 @@ class _MockProtocol(asyncio.Protocol):
                 self._finish()
                 return
             due = arrival + spec.ttft_s + (state["sent_tokens"] + sizes[i + 1] - 1) * spec.tpot_s
-            self.timers.append(loop.call_at(due, send_next))
+            self._at(due, send_next)
 
         if not sizes:
             transport.write(tail)
             self._finish()
             return
-        self.timers.append(loop.call_at(arrival + spec.ttft_s + (sizes[0] - 1) * spec.tpot_s, send_next))
+        self._at(arrival + spec.ttft_s + (sizes[0] - 1) * spec.tpot_s, send_next)
 
 
 def new_event_loop() -> asyncio.AbstractEventLoop:
@@ -336,7 +347,11 @@ async def serve(spec: MockServerSpec, on_ready: Callable[[str], None] | None = N
 
 def run_mock_server(spec: MockServerSpec, on_ready: Callable[[str], None] | None = None) -> None:
     """Run the server in this thread on a fresh (uv)loop until interrupted or its lifetime ends."""
+    import gc
+
     loop = new_event_loop()
+    gc.freeze()  # no collector pauses in the middle of timed answers
+    gc.set_threshold(200_000, 100, 100)
     try:
         loop.run_until_complete(serve(spec, on_ready))
     finally:

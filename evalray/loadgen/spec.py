@@ -113,6 +113,8 @@ class PerfJobSpec(_Strict):
 
     @model_validator(mode="after")
     def _search_needs_slo(self) -> "PerfJobSpec":
+        if "${name}" in self.output:
+            self.output = self.output.replace("${name}", self.name)
         if self.search is not None and not self.slo:
             raise ValueError("search needs slo (e.g. slo: {ttft_p99: 500ms})")
         if self.slo:

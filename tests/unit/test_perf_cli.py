@@ -1,0 +1,124 @@
+"""``evalray perf`` / ``evalray mock-server`` from the command line and ``kind: perf`` job files (in-process worker)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from evalray.errors import ConfigError
+from evalray.job.loader import load_job
+from evalray.loadgen.schedule import plan_slices, run_points
+from evalray.loadgen.spec import PerfJobSpec
+from evalray.loadgen.testing import mock_server_process
+
+STAT_KEYS = {"mean", "std", "min", "p50", "p90", "p95", "p99", "p99.9", "max"}
+
+
+def evalray(*args: str, timeout: float = 240) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "evalray.cli.main", *args], capture_output=True, text=True,
+                          timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def mock_url():
+    with mock_server_process("--ttft-ms", "2", "--tpot-ms", "1") as url:
+        yield url
+
+
+def test_perf_sweep_writes_the_contract(mock_url, tmp_path):
+    out = tmp_path / "run"
+    done = evalray("perf", "--url", mock_url, "--model", "mock", "--concurrency", "2,4", "--num-requests", "30",
+                   "--max-tokens", "4", "--input-tokens", "16", "--local", "--output", str(out), "--no-progress")
+    assert done.returncode == 0, done.stderr
+    assert "c=2" in done.stdout and "c=4" in done.stdout  # the console table
+    perf = json.loads((out / "perf.json").read_text())
+    assert perf["schema_version"] == 1 and perf["kind"] == "perf"
+    assert perf["target"]["url"] == mock_url and perf["target"]["model"] == "mock"
+    assert [r["concurrency"] for r in perf["runs"]] == [2, 4]
+    for run in perf["runs"]:
+        assert run["rate"] is None and run["workers"] == 1 and run["requests"] == 30 and run["ok"] == 30
+        assert run["errors"] == {} and run["goodput"] is None and run["duration_s"] > 0
+        assert run["output_token_throughput"] == pytest.approx(run["request_throughput"] * 4, rel=1e-3)
+        for key in ("ttft_ms", "tpot_ms", "itl_ms", "e2e_ms", "queue_ms"):
+            assert set(run[key]) == STAT_KEYS
+    records = pq.read_table(out / "records.parquet")
+    assert records.num_rows == 60 and set(records["run"].to_pylist()) == {0, 1}
+    assert (out / "report.html").stat().st_size > 10_000
+
+
+def test_open_loop_with_slo_and_api_key(mock_url, tmp_path, monkeypatch):
+    monkeypatch.setenv("PERF_TEST_KEY", "sk-test")
+    out = tmp_path / "open"
+    done = evalray("perf", "--url", mock_url + "/completions", "--model", "mock", "--rate", "40",
+                   "--arrival", "constant", "--num-requests", "40", "--warmup", "5", "--max-tokens", "3",
+                   "--api-key-env", "PERF_TEST_KEY", "-H", "X-Test: 1", "--slo", "ttft_p99=2s,e2e_p50=5s",
+                   "--local", "--no-html", "--no-progress", "-o", str(out))
+    assert done.returncode == 0, done.stderr
+    perf = json.loads((out / "perf.json").read_text())
+    run = perf["runs"][0]
+    assert run["rate"] == 40 and run["requests"] == 40 and run["warmup_requests"] == 5
+    assert run["goodput"] > 0 and run["slo"]["met"] is True
+    assert "sk-test" not in (out / "perf.json").read_text()
+
+
+def test_bad_flags_are_one_line_errors(tmp_path):
+    both = evalray("perf", "--url", "http://127.0.0.1:1/v1", "--model", "m", "-c", "2", "-r", "5", "--local",
+                   "-o", str(tmp_path))
+    assert both.returncode == 2 and both.stderr.startswith("error: ") and "Traceback" not in both.stderr
+    slo = evalray("perf", "--url", "http://127.0.0.1:1/v1", "--model", "m", "--slo", "speed=1", "--local")
+    assert slo.returncode == 2 and "--slo" in slo.stderr
+    key = evalray("perf", "--url", "http://127.0.0.1:1/v1", "--model", "m", "--api-key-env", "NO_SUCH_VAR_X",
+                  "--local", "-o", str(tmp_path))
+    assert key.returncode == 2 and "NO_SUCH_VAR_X" in key.stderr
+
+
+def test_perf_job_file(tmp_path):
+    job = tmp_path / "perf.yaml"
+    job.write_text("kind: perf\nname: smoke\ntarget: {url: 'http://127.0.0.1:8000/v1', model: m}\n"
+                   "load: {rate: [10, 20], duration_s: 2}\nslo: {ttft_p99: 500ms}\n")
+    spec = load_job(job, ["fleet.workers=3"])
+    assert isinstance(spec, PerfJobSpec)
+    assert spec.output == "runs/smoke" and spec.fleet.workers == 3 and spec.load.rate == [10.0, 20.0]
+    with pytest.raises(ConfigError, match="unknown key 'concurency'"):
+        load_job(job, ["load.concurency=4"])
+
+
+def test_slices_partition_the_requests():
+    spec = PerfJobSpec.model_validate({"target": {"url": "http://127.0.0.1:1/v1", "model": "m"},
+                                       "load": {"rate": [100], "num_requests": 101, "warmup_requests": 7}})
+    slices = plan_slices(run_points(spec.load)[0], spec.load, 4, seed=0)
+    ids = sorted(s.first_id + k * s.stride for s in slices for k in range(s.count))
+    assert ids == list(range(108)) and sum(s.warmup_count for s in slices) == 7
+    closed = PerfJobSpec.model_validate({"target": {"url": "http://127.0.0.1:1/v1", "model": "m"},
+                                         "load": {"concurrency": [3], "num_requests": 10}})
+    slices = plan_slices(run_points(closed.load)[0], closed.load, 4, seed=0)
+    assert sum(s.users for s in slices) == 3 and sum(s.count for s in slices) == 10
+
+
+def test_mock_server_rejects_bad_rates():
+    done = evalray("mock-server", "--error-rate", "0.8", "--timeout-rate", "0.5", timeout=60)
+    assert done.returncode == 2 and done.stderr.startswith("error: ")
+
+
+def test_prompt_sources(tmp_path):
+    from evalray.loadgen.prompts import load_prompts
+    from evalray.loadgen.spec import PromptSpec
+
+    random_prompts = load_prompts(PromptSpec(input_tokens=20, random_prompts=5), 100)
+    assert len(random_prompts) == 5 and all(len(p.text.split()) == 20 == p.prompt_tokens for p in random_prompts)
+    lines = tmp_path / "prompts.txt"
+    lines.write_text("first prompt\n\nsecond one here\n")
+    assert [p.prompt_tokens for p in load_prompts(PromptSpec(dataset=str(lines)), 10)] == [2, 3]
+    sharegpt = tmp_path / "sharegpt.json"
+    sharegpt.write_text(json.dumps([{"conversations": [{"from": "human", "value": "hi there"},
+                                                       {"from": "gpt", "value": "hello"}]}]))
+    assert [p.text for p in load_prompts(PromptSpec(dataset=str(sharegpt)), 10)] == ["hi there"]
+    data = Path(__file__).resolve().parents[3] / "shared" / "data" / "gsm8k"
+    if data.is_dir():
+        gsm8k = load_prompts(PromptSpec(dataset="gsm8k", data_dir=str(data), limit=5), 10)
+        assert len(gsm8k) == 5 and "Janet" in gsm8k[0].text
