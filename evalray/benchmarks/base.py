@@ -109,7 +109,8 @@ class Benchmark:
 
     def shots_for(self, sample: Sample, pool: dict[str | None, list[Sample]], k: int, seed: int) -> list[Sample]:
         """The first k examples of the sample's subset (a fixed dev split, as MMLU's 5-shot), skipping the sample."""
-        candidates = [s for s in pool.get(sample.subset, pool.get(None, [])) if s.uid != sample.uid]
+        candidates = [s for s in pool.get(sample.subset, pool.get(None, []))
+                      if not (s.uid == sample.uid and s.input == sample.input)]  # never the sample itself
         if self.shuffle_fewshot:
             candidates = list(candidates)
             random.Random(f"{seed}:{sample.uid}").shuffle(candidates)
