@@ -131,9 +131,8 @@ class JobSpec(StrictModel):
 
     @model_validator(mode="after")
     def _unique_names(self) -> "JobSpec":
-        seen: set[str] = set()
-        for model in self.models:
-            if model.name in seen:
-                raise ValueError(f"two models are named '{model.name}'")
-            seen.add(model.name)
+        for kind, names in (("models", [m.name for m in self.models]), ("benchmarks", [b.name for b in self.benchmarks])):
+            duplicates = sorted({n for n in names if names.count(n) > 1})
+            if duplicates:
+                raise ValueError(f"{kind}: '{duplicates[0]}' appears twice; names must be unique")
         return self

@@ -101,3 +101,8 @@ def test_every_field_has_a_description():
     for model in (spec.JobSpec, spec.ModelSpec, spec.BenchmarkSpec, spec.Resources, spec.GenerationSpec, spec.RaySpec):
         for name, field in model.model_fields.items():
             assert field.description, f"{model.__name__}.{name} has no description"
+
+
+def test_duplicate_names_are_rejected(tmp_path):
+    with pytest.raises(ConfigError, match="benchmarks: 'gsm8k' appears twice"):
+        load_job(write(tmp_path, GOOD), ["benchmarks.1.name=gsm8k"])
