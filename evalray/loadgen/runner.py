@@ -105,7 +105,7 @@ def _search(spec: PerfJobSpec, fleet: Fleet, slos: list[Slo], setup_for: Any, re
                 low = middle
             else:
                 high = middle
-    result.search = {"best_rate": None if low is None else round(low, 3), "first_failing_rate": high,
+    result.search = {"best_rate": None if low is None else round(low, 3), "first_failing_rate": None if high is None else round(high, 3),
                      "slo": dict(spec.slo or {}), "probes": sum(1 for r in result.runs if r.get("search_probe"))}
 
 

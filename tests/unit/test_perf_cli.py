@@ -122,3 +122,39 @@ def test_prompt_sources(tmp_path):
     if data.is_dir():
         gsm8k = load_prompts(PromptSpec(dataset="gsm8k", data_dir=str(data), limit=5), 10)
         assert len(gsm8k) == 5 and "Janet" in gsm8k[0].text
+
+
+def _spec(tmp_path, url: str, **load) -> PerfJobSpec:
+    return PerfJobSpec.model_validate({
+        "output": str(tmp_path / "out"), "target": {"url": url, "model": "mock"},
+        "prompts": {"max_tokens": 4, "input_tokens": 8}, "load": load,
+        "fleet": {"local": True}, "html": False, "progress": False})
+
+
+def test_queueing_delay_is_reported_when_the_server_falls_behind(tmp_path):
+    from evalray.loadgen.runner import run_perf_job
+
+    # two connections and 35 ms answers serve about 57 req/s: at 100 req/s requests wait for a connection
+    with mock_server_process("--ttft-ms", "20", "--tpot-ms", "5") as url:
+        spec = _spec(tmp_path, url, rate=[100], arrival="constant", num_requests=80, max_connections=2)
+        run = json.loads((run_perf_job(spec, None) / "perf.json").read_text())["runs"][0]
+    assert run["ok"] == 80
+    assert run["queue_ms"]["p99"] > 100 and run["queue_ms"]["max"] > run["queue_ms"]["p50"]
+    assert run["request_throughput"] < 70
+
+
+def test_slo_search_finds_the_knee(tmp_path):
+    from evalray.loadgen.runner import run_perf_job
+
+    with mock_server_process("--ttft-ms", "20", "--tpot-ms", "5") as url:
+        # one connection and 35 ms answers serve about 28 req/s; above that the queue grows without bound
+        spec = _spec(tmp_path, url, num_requests=40, max_connections=1, arrival="constant")
+        spec = spec.model_copy(update={"slo": {"queue_p99": "150ms"}})
+        spec = PerfJobSpec.model_validate(spec.model_dump() | {"search": {"min_rate": 10, "max_rate": 160,
+                                                                           "steps": 2}})
+        perf = json.loads((run_perf_job(spec, None) / "perf.json").read_text())
+    search = perf["search"]
+    assert search["best_rate"] is not None and 15 <= search["best_rate"] < search["first_failing_rate"] <= 80
+    assert search["probes"] == len(perf["runs"]) >= 4
+    verdicts = {r["rate"]: r["slo"]["met"] for r in perf["runs"]}
+    assert verdicts[search["best_rate"]] is True and verdicts[search["first_failing_rate"]] is False
