@@ -179,15 +179,22 @@ def _actor_counts(frame: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 def _one_line(exc: BaseException) -> str:
-    """The root cause of a (possibly Ray-wrapped) exception as one line."""
-    cause: BaseException = exc
-    while getattr(cause, "cause", None) is not None or cause.__cause__ is not None:
-        cause = getattr(cause, "cause", None) or cause.__cause__
-    text = " ".join(str(cause).split())
-    for marker in ("EvalrayError: ", "BackendError: ", "ConfigError: "):
-        if marker in text:
-            text = text.split(marker, 1)[1]
-    return f"{type(cause).__name__}: {text}"[:500] if text else type(cause).__name__
+    """The innermost informative message of a (possibly Ray-wrapped) exception chain, as one line."""
+    chain: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in chain:
+        chain.append(current)
+        current = getattr(current, "cause", None) or current.__cause__ or current.__context__
+    for candidate in reversed(chain):
+        text = " ".join(str(candidate).split())
+        if not text:
+            continue
+        for marker in ("EvalrayError: ", "BackendError: ", "ConfigError: "):
+            if marker in text:
+                return text.split(marker, 1)[1][:500]
+        lines = [line for line in str(candidate).strip().splitlines() if line.strip()]
+        return f"{type(candidate).__name__}: {lines[-1].strip() if lines else text}"[:500]
+    return type(exc).__name__
 
 
 @contextlib.contextmanager

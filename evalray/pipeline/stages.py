@@ -15,6 +15,7 @@ from evalray.models.base import generation_columns, generation_from_row, request
 from evalray.types import Generation, sample_from_row, sample_to_row
 
 SCORE_NUM_CPUS = 0.25
+ACTOR_BATCHES_IN_FLIGHT = 4
 
 
 def request_rows(job: JobSpec, model: ModelSpec) -> list[dict[str, Any]]:
@@ -83,11 +84,16 @@ def generate_stage(ds, model: ModelSpec):
     if hasattr(module, "build_stage"):
         return module.build_stage(ds, model)
     resources = model.resources
-    batch_size = model.batch_size if model.backend != "openai" else max(model.batch_size, 2 * model.concurrency)
+    # An HTTP client actor answers several batches at once (its requests share one event loop), so one slow request
+    # never holds back the next batch; a model that computes locally takes one batch at a time.
+    in_flight = ACTOR_BATCHES_IN_FLIGHT if model.backend == "openai" else 1
+    batch_size = model.batch_size if model.backend != "openai" else max(model.batch_size, model.concurrency // 2)
+    extra = {"max_concurrency": in_flight} if in_flight > 1 else {}
     return ds.map_batches(
         GenerateStage,
         fn_constructor_args=(model.model_dump_json(), driver_secrets(model)),
-        compute=ray.data.ActorPoolStrategy(size=model.replicas),
+        compute=ray.data.ActorPoolStrategy(size=model.replicas, max_tasks_in_flight_per_actor=max(2, in_flight)),
+        ray_remote_args_fn=(lambda: dict(extra)) if extra else None,
         num_cpus=resources.num_cpus,
         num_gpus=resources.num_gpus or None,
         batch_size=batch_size,
