@@ -25,8 +25,29 @@ def check(doc: dict[str, Any]) -> list[Finding]:
         "RayCluster": cluster_spec,
         "RayCronJob": raycronjob_spec,
     }
+    if doc.get("kind") == "ConfigMap":
+        return list(evalray_job_files(doc.get("data") or {}, "data"))
     fn = checks.get(str(doc.get("kind")))
     return list(fn(doc.get("spec") or {}, "spec")) if fn else []
+
+
+def evalray_job_files(data: dict[str, Any], path: str) -> Iterator[Finding]:
+    """ConfigMap entries that are evalray job files (``*.yaml`` with ``models:`` or ``kind: eval|perf``) must load."""
+    from evalray.errors import ConfigError
+    from evalray.job.loader import build_job
+
+    for key, text in data.items():
+        if not str(key).endswith((".yaml", ".yml")):
+            continue
+        value, errors = _parse_embedded(text, f"{path}.{key}")
+        if errors or value is None or not ("models" in value or value.get("kind") in ("eval", "perf")):
+            yield from errors
+            continue
+        try:
+            build_job(value, "job")
+        except ConfigError as exc:
+            if "is neither a job key nor a set environment variable" not in str(exc):  # ${VAR} set in the pod only
+                yield f"{path}.{key}", str(exc).removeprefix("job: ")
 
 
 def raycronjob_spec(spec: dict[str, Any], path: str) -> Iterator[Finding]:
@@ -150,6 +171,11 @@ def llm_app_args(args: dict[str, Any], path: str) -> Iterator[Finding]:
     if not args.get("llm_configs"):
         yield f"{path}.llm_configs", "build_openai_app needs at least one LLM config"
         return
+    import logging
+
+    vllm_logger = logging.getLogger("vllm")  # importing ray.serve.llm may import vllm, which logs at INFO
+    if vllm_logger.level == logging.NOTSET:
+        vllm_logger.setLevel(logging.WARNING)
     try:
         from ray.serve.llm import LLMServingArgs
     except ImportError:  # ray[llm] missing: the structure above is all we can check

@@ -1,0 +1,144 @@
+"""Prepare what ``evalray submit`` uploads: a working_dir with a copy of the job file whose local paths (benchmark
+``data_dir``s, replay/checkpoint model sources) are copied in and rewritten to resolve inside it, the job's own
+``runtime_env`` (pip, env_vars, ...) lifted to the Ray job, and the local evalray package as a ``py_module``.
+
+A relative ``output`` would land in Ray's temporary working_dir on the cluster, so it is moved under
+``${HOME:-/tmp}/evalray-submissions/<submission id>/`` on the head node (the driver's machine).
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from evalray.cluster.render import cluster_job_dict, dns_name
+from evalray.errors import ConfigError
+from evalray.job.loader import apply_override, build_job, read_yaml
+from evalray.job.spec import JobSpec
+
+MAX_UPLOAD_BYTES = 400 * 1024 * 1024  # Ray refuses working_dir packages above ~500 MiB
+CLUSTER_HOME = "${HOME:-/tmp}"
+SUBMISSIONS_DIR = "evalray-submissions"
+EXCLUDES = ["__pycache__", "*.pyc", ".git", ".pytest_cache"]
+_SAFE_PATH = re.compile(r"^[A-Za-z0-9_./@+=,:-]*$")
+LOCAL_SOURCE_BACKENDS = ("hf", "vllm", "replay")
+
+
+@dataclass
+class StagedJob:
+    """A job ready to submit: the files in ``working_dir`` and the runtime_env that ships them."""
+
+    job: JobSpec
+    working_dir: Path
+    job_file: str
+    runtime_env: dict[str, Any]
+    output: str
+    uploaded: list[str]
+
+
+def load_raw(path: str | Path, overrides: list[str] | None) -> tuple[dict[str, Any], JobSpec]:
+    """The job mapping after ``-S`` overrides (not interpolated), and the validated spec (same errors as validate)."""
+    raw = read_yaml(path)
+    for assignment in overrides or []:
+        apply_override(raw, assignment)
+    return raw, build_job(copy.deepcopy(raw), str(path))
+
+
+def is_local_path(value: str) -> bool:
+    return "://" not in value and not value.startswith("builtin:")
+
+
+def cluster_output(output: str, submission_id: str) -> str:
+    """Where a job's ``output`` lands when its driver runs on the cluster (see the module doc)."""
+    if "://" in output or Path(output).expanduser().is_absolute() or output.startswith("~"):
+        return output
+    relative = output.strip("/") or "run"
+    if not _SAFE_PATH.match(relative) or ".." in Path(relative).parts:
+        raise ConfigError(f"output: '{output}' cannot be used on a cluster; give an absolute path or a URI")
+    return f"{CLUSTER_HOME}/{SUBMISSIONS_DIR}/{submission_id}/{relative}"
+
+
+def stage_job(
+    path: str | Path,
+    overrides: list[str] | None,
+    submission_id: str,
+    staging_root: Path,
+    output: str | None = None,
+    upload_package: bool = True,
+) -> StagedJob:
+    """Validate the job and build its working_dir under ``staging_root`` (the caller deletes it after submitting)."""
+    raw, job = load_raw(path, overrides)
+    cluster_job, env = cluster_job_dict(raw)
+    env = dict(env or {})
+    working_dir = staging_root / "working_dir"
+    working_dir.mkdir(parents=True)
+    uploaded = _stage_data_dirs(cluster_job, job, working_dir) + _stage_model_sources(cluster_job, job, working_dir)
+    resolved_output = output or job.output.replace("${name}", job.name)
+    cluster_job["output"] = cluster_output(resolved_output, submission_id)
+    job_file = f"{dns_name(Path(path).stem, 60) or 'job'}.yaml"
+    (working_dir / job_file).write_text(yaml.safe_dump(cluster_job, sort_keys=False), encoding="utf-8")
+    check_size(working_dir)
+    runtime_env: dict[str, Any] = {**env, "working_dir": str(working_dir)}
+    runtime_env["excludes"] = list(env.get("excludes") or []) + EXCLUDES
+    if upload_package:
+        runtime_env["py_modules"] = [package_dir(), *(env.get("py_modules") or [])]
+    return StagedJob(job, working_dir, job_file, runtime_env, cluster_job["output"], uploaded)
+
+
+def package_dir() -> str:
+    import evalray
+
+    return str(Path(evalray.__file__).resolve().parent)
+
+
+def _stage_data_dirs(cluster_job: dict[str, Any], job: JobSpec, working_dir: Path) -> list[str]:
+    uploaded = []
+    for i, bench in enumerate(job.benchmarks):
+        if not bench.data_dir or not is_local_path(bench.data_dir):
+            continue
+        source = Path(bench.data_dir).expanduser()
+        if not source.is_dir():
+            raise ConfigError(f"benchmarks.{i}.data_dir: {bench.data_dir} is not a directory")
+        target = f"data/{i}-{dns_name(source.resolve().name, 40)}"
+        shutil.copytree(source, working_dir / target, ignore=shutil.ignore_patterns(*EXCLUDES))
+        cluster_job["benchmarks"][i]["data_dir"] = target
+        uploaded.append(f"{bench.data_dir} -> {target}")
+    return uploaded
+
+
+def _stage_model_sources(cluster_job: dict[str, Any], job: JobSpec, working_dir: Path) -> list[str]:
+    """Replay files and local checkpoints named by ``source`` are uploaded too (hub ids and URLs are not paths)."""
+    uploaded = []
+    for i, model in enumerate(job.models):
+        if model.backend not in LOCAL_SOURCE_BACKENDS or not is_local_path(model.source):
+            continue
+        source = Path(model.source).expanduser()
+        if not source.exists():
+            if model.backend == "replay":
+                raise ConfigError(f"models.{i}.source: {model.source} does not exist")
+            continue  # a hub id such as Qwen/Qwen2.5-0.5B
+        target = f"models/{i}-{dns_name(source.resolve().name, 40)}"
+        if source.is_dir():
+            shutil.copytree(source, working_dir / target, ignore=shutil.ignore_patterns(*EXCLUDES))
+        else:
+            target += source.suffix
+            (working_dir / target).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, working_dir / target)
+        cluster_job["models"][i]["source"] = target
+        uploaded.append(f"{model.source} -> {target}")
+    return uploaded
+
+
+def check_size(directory: Path) -> None:
+    total = sum(p.stat().st_size for p in directory.rglob("*") if p.is_file())
+    if total > MAX_UPLOAD_BYTES:
+        raise ConfigError(
+            f"the job's local files are {total / 2**20:.0f} MiB, above the {MAX_UPLOAD_BYTES // 2**20} MiB upload "
+            "limit; put large data or checkpoints on shared storage or in the image and reference them there"
+        )
