@@ -90,3 +90,26 @@ def test_openai_backend_loglikelihood_through_echo(ray_session, tmp_path):
     for letter, value in zip("ABCD", row["loglikelihoods"]):
         assert value == pytest.approx(char_logprob(" ") + char_logprob(letter))
     assert outcome.result["status"] == "completed"
+
+
+def test_two_models_run_in_one_job_and_output_uri(ray_session, tmp_path):
+    replay = tmp_path / "replay.jsonl"
+    replay.write_text("".join(f'{{"id": "{i}", "output": "#### 0"}}\n' for i in range(5)))
+    job = build_job({
+        "name": "two", "output": f"file://{tmp_path}/uri-out",
+        "models": [
+            {"name": "tiny", "backend": "hf", "source": "builtin:tiny-llama", "resources": {"num_cpus": 0.5},
+             "generation": {"max_tokens": 8}},
+            {"name": "rec", "backend": "replay", "source": str(replay), "resources": {"num_cpus": 0.25}},
+        ],
+        "benchmarks": [{"name": "gsm8k", "data_dir": "builtin:quickstart/gsm8k", "limit": 6}],
+    })
+    outcome = run_job(job, progress=False)
+    result = json.loads((tmp_path / "uri-out" / "result.json").read_text())
+    assert {c["model"]: c["samples"] for c in result["counts"]} == {"tiny": 6, "rec": 6}
+    rec = {c["model"]: c for c in result["counts"]}["rec"]
+    assert rec["errors"] == 1  # id 5 has no recorded output: an error row, not a crash
+    assert result["status"] == "partial"
+    assert (tmp_path / "uri-out" / "samples" / "rec" / "gsm8k.parquet").is_file()
+    assert {a["model"] for a in result["actors"]} == {"tiny", "rec"}
+    assert outcome.output == f"{tmp_path}/uri-out"
