@@ -349,6 +349,9 @@ def run_mock_server(spec: MockServerSpec, on_ready: Callable[[str], None] | None
     """Run the server in this thread on a fresh (uv)loop until interrupted or its lifetime ends."""
     import gc
 
+    from evalray.loadgen.engine import raise_open_files_limit
+
+    raise_open_files_limit()
     loop = new_event_loop()
     gc.freeze()  # no collector pauses in the middle of timed answers
     gc.set_threshold(200_000, 100, 100)
