@@ -51,6 +51,7 @@ def request_to_columns(request: Request) -> dict[str, Any]:
         "prompt": request.prompt,
         "messages": json.dumps(list(request.messages), ensure_ascii=False),
         "continuations": list(request.continuations),
+        "contexts": list(request.contexts),
         "stop": list(request.stop),
         "max_tokens": int(request.max_tokens or 0),
         "repeats": int(request.repeats),
@@ -68,6 +69,7 @@ def request_from_row(row: dict[str, Any]) -> Request:
         max_tokens=int(row.get("max_tokens") or 0) or None,
         repeats=int(row.get("repeats") or 1),
         uid=str(row.get("uid") or ""),
+        contexts=tuple(row.get("contexts") if row.get("contexts") is not None else ()),
     )
 
 

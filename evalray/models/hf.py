@@ -68,9 +68,8 @@ class HFBackend(Backend):
     def loglikelihood(self, requests: Sequence[Request]) -> list[Generation]:
         items: list[tuple[int, list[int], list[int]]] = []
         for index, request in enumerate(requests):
-            contexts = getattr(request, "contexts", ()) or ()
             for choice, continuation in enumerate(request.continuations):
-                context = contexts[choice] if contexts else request.prompt
+                context = request.contexts[choice] if request.contexts else request.prompt
                 ctx, cont = split_context_continuation(self.tokenizer, context, continuation)
                 items.append((index, ctx, cont))
         scores = self._score_pairs([(ctx, cont) for _, ctx, cont in items])

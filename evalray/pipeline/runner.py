@@ -76,8 +76,11 @@ def init_ray(job: JobSpec, address: str | None) -> bool:
 
 
 def _configure_ray_data() -> None:
+    import logging
+
     from ray.data import DataContext
 
+    logging.getLogger("ray.data").setLevel(logging.ERROR)  # evalray shows its own progress bar
     context = DataContext.get_current()
     context.enable_progress_bars = False
     context.enable_operator_progress_bars = False

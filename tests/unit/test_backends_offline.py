@@ -78,3 +78,11 @@ def test_base_url():
     assert base_url("http://127.0.0.1:8000/v1/") == "http://127.0.0.1:8000/v1"
     with pytest.raises(BackendError):
         base_url("localhost:8000")
+
+
+def test_request_columns_round_trip():
+    from evalray.models.base import request_from_row, request_to_columns
+
+    request = Request(kind="loglikelihood", prompt="p", continuations=(" a", " b"), contexts=("x _", "y _"),
+                      messages=({"role": "user", "content": "hi"},), stop=("\n",), max_tokens=5, repeats=2, uid="b::1")
+    assert request_from_row({**request_to_columns(request), "uid": "b::1"}) == request
