@@ -43,8 +43,9 @@ class HttpConnection(asyncio.Protocol):
     """A keep-alive connection; calls ``on_done(state, connection, reusable)`` once per finished request."""
 
     def __init__(self, on_done: Callable[[RequestState, "HttpConnection", bool], None], clock_zero: float,
-                 stream: bool, chat: bool) -> None:
+                 stream: bool, chat: bool, keep_events: bool = False) -> None:
         self.on_done = on_done
+        self.keep_events = keep_events  # keep content events for a tokenizer count when the server sends no usage
         self.clock_zero = clock_zero
         self.stream = stream
         self.content_key = b'"content":' if chat else b'"text":'
@@ -215,6 +216,8 @@ class HttpConnection(asyncio.Protocol):
             value = payload[key + len(self.content_key): key + len(self.content_key) + 6].lstrip()
             if not value.startswith(_EMPTY_PREFIXES):
                 state.chunk_times.append(now - self.clock_zero)
+                if self.keep_events:
+                    state.body.append(payload)
         usage = payload.find(b'"usage"')
         if usage >= 0 and not payload[usage + 7: usage + 16].lstrip(b": ").startswith(b"null"):
             _read_usage(payload, state)
@@ -275,8 +278,18 @@ def _read_whole_body(state: RequestState) -> None:
         state.body = []
 
 
-def answer_text(state: RequestState) -> str:
-    """The generated text of a finished non-streaming request whose server sent no usage (for tokenizer counts)."""
+def answer_text(state: RequestState, stream: bool) -> str:
+    """The generated text of a finished request whose server sent no usage (for tokenizer counts): from the kept
+    content events of a stream, or from the choices of a whole answer."""
+    if stream:
+        parts = []
+        for payload in state.body:
+            try:
+                choice = (json.loads(payload).get("choices") or [{}])[0]
+            except ValueError:
+                continue
+            parts.append(str((choice.get("delta") or {}).get("content") or choice.get("text") or ""))
+        return "".join(parts)
     try:
         choices = json.loads(b"".join(state.body))
     except ValueError:

@@ -230,7 +230,8 @@ class LoadEngine:
         self.connect_attempts += 1
         try:
             _, conn = await loop.create_connection(
-                lambda: HttpConnection(self._on_done, self.clock_zero, setup.stream, setup.chat),
+                lambda: HttpConnection(self._on_done, self.clock_zero, setup.stream, setup.chat,
+                                       keep_events=self.tokenizer is not None),
                 setup.host, setup.port, local_addr=local, ssl=_client_tls() if setup.tls else None)
         except OSError as exc:
             self.open_connections -= 1
@@ -260,7 +261,7 @@ class LoadEngine:
 
     def _count_completion(self, state: RequestState) -> int:
         if self.tokenizer is not None and state.body:
-            return len(self.tokenizer.encode(answer_text(state)))
+            return len(self.tokenizer.encode(answer_text(state, self.setup.stream)))
         return len(state.chunk_times)
 
     def _record(self, state: RequestState) -> None:

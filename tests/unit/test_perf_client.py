@@ -79,13 +79,15 @@ def _request(path: str, body: dict) -> bytes:
 
 
 def _run(url: str, work: WorkerSlice, stream: bool = True, chat: bool = True, timeout_s: float = 10.0,
-         max_tokens: int = 8):
+         max_tokens: int = 8, usage: bool = True, tokenizer: str | None = None):
     port = int(url.rsplit(":", 1)[1].split("/")[0])
-    body = {"model": "mock", "max_tokens": max_tokens, "stream": stream, "stream_options": {"include_usage": True}}
+    body = {"model": "mock", "max_tokens": max_tokens, "stream": stream}
+    if usage:
+        body["stream_options"] = {"include_usage": True}
     body.update({"messages": [{"role": "user", "content": "one two three"}]} if chat else {"prompt": "one two three"})
     path = "/v1/chat/completions" if chat else "/v1/completions"
     setup = WorkerSetup(host="127.0.0.1", port=port, stream=stream, chat=chat, payloads=[_request(path, body)],
-                        prompt_tokens=[3], timeout_s=timeout_s, max_connections=1000)
+                        prompt_tokens=[3], timeout_s=timeout_s, max_connections=1000, tokenizer=tokenizer)
     engine = LoadEngine(setup, work)
     summary = engine.run(time.time() + 0.2)
     return engine.drain(), summary
@@ -154,3 +156,14 @@ def test_unreachable_target_is_a_connect_error():
     work = WorkerSlice(worker=0, first_id=0, stride=1, count=5, users=1)
     table, _ = _run("http://127.0.0.1:9/v1", work)
     assert compute_metrics(table)["errors"] == {"connect_error": 5}
+
+
+def test_without_usage_tokens_come_from_the_tokenizer_else_the_chunk_count():
+    work = WorkerSlice(worker=0, first_id=0, stride=1, count=10, users=2)
+    with mock_server_process("--tokens-per-chunk", "2") as url:
+        counted, _ = _run(url, work, usage=False, tokenizer="whitespace")
+        chunked, _ = _run(url, work, usage=False)
+        reported, _ = _run(url, work, usage=True)
+    assert counted["completion_tokens"].to_pylist() == [8] * 10  # "tok tok " x 4 chunks = 8 words
+    assert chunked["completion_tokens"].to_pylist() == [4] * 10  # fallback: one token per chunk
+    assert reported["completion_tokens"].to_pylist() == [8] * 10 and reported["chunks"].to_pylist() == [4] * 10
