@@ -33,6 +33,33 @@ class GenerationSpec(StrictModel):
     stop: list[str] = Field(default_factory=list, description="Extra stop strings added to each benchmark's own.")
 
 
+class AutoscalingSpec(StrictModel):
+    min_replicas: int = Field(1, ge=0, description="serve: fewest replicas the autoscaler keeps.")
+    max_replicas: int = Field(1, ge=1, description="serve: most replicas the autoscaler starts.")
+    target_ongoing_requests: float = Field(
+        2.0, gt=0, description="serve: requests in flight per replica the autoscaler aims for."
+    )
+
+
+class ServingSpec(StrictModel):
+    engine: Literal["auto", "vllm", "hf"] = Field(
+        "auto",
+        description="serve: what runs inside the deployment; vllm = Ray Serve LLM (build_openai_app), hf = evalray's "
+        "OpenAI-compatible deployment around the hf backend; auto = vllm when vLLM is installed and the model has GPUs.",
+    )
+    app_name: str | None = Field(None, description="serve: Ray Serve application name; default: evalray-<model name>.")
+    route_prefix: str | None = Field(None, description="serve: HTTP route prefix; default: /<app name>.")
+    host: str = Field("127.0.0.1", description="serve: HTTP host of the Serve proxy when evalray starts Serve.")
+    port: int = Field(8000, ge=1, le=65535, description="serve: HTTP port of the Serve proxy when evalray starts Serve.")
+    autoscaling: AutoscalingSpec | None = Field(
+        None, description="serve: autoscale between min and max replicas instead of a fixed `replicas`."
+    )
+    max_ongoing_requests: int = Field(32, ge=1, description="serve: requests a replica accepts at once.")
+    startup_timeout_s: float = Field(
+        900.0, gt=0, description="serve: how long to wait for the deployment to become healthy."
+    )
+
+
 class ModelSpec(StrictModel):
     name: str = Field(..., min_length=1, description="Name of the model in results and reports.")
     backend: str = Field("hf", description="How the model is run: " + " | ".join(BACKENDS) + ".")
@@ -70,6 +97,9 @@ class ModelSpec(StrictModel):
         "gpu_memory_utilization, enable_prefix_caching, ...).",
     )
     keep: bool = Field(False, description="serve: keep the deployment running after the job.")
+    serving: ServingSpec = Field(
+        default_factory=ServingSpec, description="serve: how evalray deploys the model as a Ray Serve app."
+    )
 
     @field_validator("backend")
     @classmethod
