@@ -57,9 +57,14 @@ class HFBackend(Backend):
         if self.tokenizer.pad_token_id is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
         dtype = "auto" if spec.dtype == "auto" else getattr(torch, spec.dtype)
-        self.model = AutoModelForCausalLM.from_pretrained(
-            path, dtype=dtype, trust_remote_code=spec.trust_remote_code
-        ).to(self.device)
+        if self.device == "cuda" and spec.resources.num_gpus > 1:  # one replica over several GPUs: shard the layers
+            self.model = AutoModelForCausalLM.from_pretrained(
+                path, dtype=dtype, trust_remote_code=spec.trust_remote_code, device_map="auto"
+            )
+        else:
+            self.model = AutoModelForCausalLM.from_pretrained(
+                path, dtype=dtype, trust_remote_code=spec.trust_remote_code
+            ).to(self.device)
         self.model.eval()
         config_max = getattr(self.model.config, "max_position_embeddings", None) or 2048
         self.max_length = spec.max_length or min(config_max, self.tokenizer.model_max_length or config_max)
