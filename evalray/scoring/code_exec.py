@@ -10,6 +10,9 @@ from evalray.scoring.sandbox import Limits, run_programs
 from evalray.types import Score
 
 STANDARD_K = (1, 5, 10, 100)
+# generous: the slowest reference solutions (MBPP 123) take seconds, and much longer on a busy machine; the CPU limit
+# still stops busy loops, the wall clock stops sleeping ones
+LIMITS = Limits(timeout_s=30, cpu_s=20)
 
 
 def answer_code(text: str) -> str:
@@ -33,7 +36,7 @@ def function_code(text: str, prompt: str, entry_point: str) -> str:
 
 
 def pass_at_k_score(programs: list[str], limits: Limits | None = None) -> Score:
-    results = run_programs(programs, limits or Limits(timeout_s=10, cpu_s=10))
+    results = run_programs(programs, limits or LIMITS)
     n, c = len(results), sum(r.passed for r in results)
     values = {f"pass@{k}": metrics.pass_at_k(n, c, k) for k in sorted({*STANDARD_K, n}) if k <= n}
     first = results[0]

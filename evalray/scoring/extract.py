@@ -90,13 +90,14 @@ def last_boxed(text: str) -> str | None:
     return None
 
 
-_SO_ANSWER = re.compile(r"the answer is\s*[:：]?\s*(.+)", re.IGNORECASE)
+_SO_ANSWER_START = re.compile(r"the answer is", re.IGNORECASE)
 
 
 def answer_after_phrase(text: str) -> str | None:
     """BBH chain-of-thought: the text after the last 'So the answer is', up to the end of its line, without the
     final period and markdown emphasis; else the last 'ANSWER: X' line; else None."""
-    found = _SO_ANSWER.findall(text or "")
+    starts = [m.end() for m in _SO_ANSWER_START.finditer(text or "")]
+    found = [text[starts[-1]:].split("\n")[0].lstrip(" :：")] if starts else []
     if not found:
         found = re.findall(r"ANSWER\s*[:：]\s*(.+)", text or "", re.IGNORECASE)
     if not found:

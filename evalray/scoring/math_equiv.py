@@ -22,6 +22,12 @@ def _parse_gold(gold: str):
 
 
 def parse_prediction(text: str):
+    """The answer of a solution: its last ``\\boxed{}`` when it has one, else its last expression."""
+    from evalray.scoring.extract import last_boxed
+
+    boxed = last_boxed(text or "")
+    if boxed is not None:
+        text = f"$\\boxed{{{boxed}}}$"
     return parse(text or "", extraction_config=[LatexExtractionConfig(boxed_match_priority=0), ExprExtractionConfig()],
                  parsing_timeout=_timeout())
 
