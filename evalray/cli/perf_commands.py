@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any, Optional
 
 import typer
@@ -100,6 +101,8 @@ def perf(
     spec = build_job(data, "evalray perf")
     out = run_perf_job(spec, address)
     typer.echo(f"wrote {out / 'perf.json'}")
+    if json.loads((out / "perf.json").read_text(encoding="utf-8")).get("interrupted"):
+        raise typer.Exit(130)  # partial results were written
 
 
 def mock_server(
