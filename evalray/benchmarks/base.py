@@ -158,6 +158,8 @@ class Benchmark:
             "source": self.hub.describe(),
             "license": self.license,
             "few_shot": self.default_few_shot,
+            **({"subsets": sorted(self.categories), "categories": sorted(set(self.categories.values()))}
+               if self.categories else {}),
         }
 
 

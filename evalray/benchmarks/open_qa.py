@@ -46,10 +46,10 @@ class _OpenQA(Benchmark):
 @register
 class TriviaQA(_OpenQA):
     name = "triviaqa"
-    description = "TriviaQA (rc.nocontext, validation; the local copy is a 3,000-question subset with all aliases)."
+    description = "TriviaQA (rc.nocontext, validation: 17,944 questions; the local copy is a 3,000-question subset)."
     hub = HubSource("mandarjoshi/trivia_qa", "rc.nocontext", "validation", fewshot_split="train")
     license = "Apache-2.0"
-    items = 3000
+    items = 17944
 
     def _row(self, index: int, row: dict) -> Sample:
         if "context" in row:  # MosaicML ICL layout: context "Question: ...?\nAnswer:", answer, aliases
