@@ -24,9 +24,11 @@ and decoding code and is used where a Backend object is needed (e.g. a Serve dep
 
 from __future__ import annotations
 
+import json
 import os
 import pickle
 import uuid
+from collections.abc import Mapping
 from typing import Any, Iterator, Sequence
 
 from evalray.job.spec import ModelSpec
@@ -34,8 +36,8 @@ from evalray.models.base import Backend, OUTPUT_COLUMNS, generation_columns, req
 from evalray.types import Generation, Request
 
 KEY, PART, PARTS, ROW = "_evalray_key", "_evalray_part", "_evalray_parts", "_evalray_row"
-CONT_LEN, KIND = "_evalray_cont_len", "_evalray_kind"
-ERROR_COLUMN = "__inference_error__"
+CONT_LEN, KIND, PARAMS = "_evalray_cont_len", "_evalray_kind", "_evalray_params"
+ERROR_COLUMN, PRE_ERROR = "__inference_error__", "_evalray_error"
 CPU_STAGE_CPUS = 0.1  # tokenize / regroup tasks are light; the engine gets resources.num_cpus
 
 
@@ -60,7 +62,7 @@ class Encoder:
                 context = contexts[choice] if contexts else request.prompt
                 ctx, cont = split_context_continuation(self.tokenizer, context, continuation)
                 whole = (ctx + cont)[-(self.max_len - 1):]
-                out.append({"tokenized_prompt": whole, "sampling_params": self._params(1, (), True, 0),
+                out.append({"tokenized_prompt": whole, PARAMS: self._params(1, (), True, 0),
                             CONT_LEN: min(len(cont), len(whole) - 1)})
             return out
         gen = self.spec.generation
@@ -74,8 +76,16 @@ class Encoder:
         stop = tuple(request.stop) + tuple(gen.stop)
         # greedy repeats are identical: ask once and copy; sampled repeats get one engine row (and seed) each
         n = request.repeats if gen.temperature > 0 else 1
-        return [{"tokenized_prompt": ids, "sampling_params": self._params(max_new, stop, False, i), CONT_LEN: 0}
+        return [{"tokenized_prompt": ids, PARAMS: self._params(max_new, stop, False, i), CONT_LEN: 0}
                 for i in range(n)]
+
+    def text(self, request: Request, token_ids: Sequence[int]) -> str:
+        """Generated tokens -> text as the ``hf`` backend makes it (vLLM's incremental detokenizer holds back a
+        trailing incomplete UTF-8 sequence that ``decode`` turns into U+FFFD, so decode here)."""
+        from evalray.models.hf import truncate_stop
+
+        text = self.tokenizer.decode(list(token_ids), skip_special_tokens=True)
+        return truncate_stop(text, tuple(request.stop) + tuple(self.spec.generation.stop))
 
     def _params(self, max_tokens: int, stop: Sequence[str], logprobs: bool, index: int) -> dict[str, Any]:
         gen = self.spec.generation
@@ -184,12 +194,35 @@ class _Explode:
         except Exception as exc:  # a prompt that cannot be encoded is an error row, not a failed job
             parts, error = [], f"{type(exc).__name__}: {exc}"[:500]
         if not parts:  # nothing to ask the engine (no continuations, or encoding failed): one placeholder part
-            parts = [{"tokenized_prompt": [0], "sampling_params": self.encoder._params(1, (), False, 0), CONT_LEN: 0}]
+            parts = [{"tokenized_prompt": [0], PARAMS: self.encoder._params(1, (), False, 0), CONT_LEN: 0}]
             error = error or "request has nothing to evaluate"
         blob = pickle.dumps({k: _plain(v) for k, v in row.items()})
         for index, part in enumerate(parts):
             yield {KEY: key, PART: index, PARTS: len(parts), KIND: request.kind, ROW: blob if index == 0 else b"",
-                   ERROR_COLUMN + "_pre": error or "", **part}
+                   PRE_ERROR: error or "", **part, PARAMS: json.dumps(part[PARAMS])}
+
+
+class EngineParams(Mapping):
+    """Sampling parameters for the vLLM stage as an object Arrow cannot convert, so Ray Data passes the processor's
+    row column pickled: as a plain dict column, ``None`` next to ints (``prompt_logprobs``, ``seed``) comes back as
+    float NaN after the Arrow round trip and vLLM rejects it. (Ray Data logs once per block that it falls back to
+    pickled objects for that column; that is this workaround.)"""
+
+    def __init__(self, params: dict[str, Any]) -> None:
+        self._params = params
+
+    def __getitem__(self, key: str) -> Any:
+        return self._params[key]
+
+    def __iter__(self):
+        return iter(self._params)
+
+    def __len__(self) -> int:
+        return len(self._params)
+
+
+def _to_engine(row: dict[str, Any]) -> dict[str, Any]:
+    return {"sampling_params": EngineParams(json.loads(row[PARAMS]))}
 
 
 def _plain(value: Any) -> Any:
@@ -200,26 +233,29 @@ def _plain(value: Any) -> Any:
 
 def _decode(row: dict[str, Any]) -> dict[str, Any]:
     """Engine output row -> a compact part row (the same columns for failed and successful rows)."""
-    error = row.get(ERROR_COLUMN + "_pre") or row.get(ERROR_COLUMN) or None
-    text, loglikelihood, greedy = "", 0.0, False
+    error = row.get(PRE_ERROR) or row.get(ERROR_COLUMN) or None
+    tokens: list[int] = []
+    loglikelihood, greedy = 0.0, False
     if not error:
         try:
             if row[KIND] == "loglikelihood":
                 token_ids = _plain(row.get("prompt_token_ids")) or []
                 loglikelihood, greedy = continuation_score(row.get("prompt_logprobs"), token_ids, int(row[CONT_LEN]))
             else:
-                text = str(row.get("generated_text") or "")
+                tokens = [int(t) for t in _plain(row.get("generated_tokens")) or []]
         except Exception as exc:
             error = f"{type(exc).__name__}: {exc}"[:500]
     return {KEY: row[KEY], PART: int(row[PART]), PARTS: int(row[PARTS]), KIND: row[KIND], ROW: row[ROW],
-            "text": text, "loglikelihood": float(loglikelihood), "greedy": bool(greedy), "error": error or ""}
+            "tokens": tokens, "loglikelihood": float(loglikelihood), "greedy": bool(greedy), "error": error or ""}
 
 
 class _Regroup:
     """All parts of one request -> the original row plus the output columns."""
 
-    def __init__(self, served_by: str) -> None:
-        self.served_by = served_by
+    def __init__(self, spec_json: str, path: str) -> None:
+        spec = ModelSpec.model_validate_json(spec_json)
+        self.served_by = f"{spec.name}/vllm"
+        self.encoder = Encoder(spec, path, 0)
 
     def __call__(self, table):
         import pyarrow as pa
@@ -227,8 +263,9 @@ class _Regroup:
         parts = table.to_pylist()
         blob = next(p[ROW] for p in parts if p[ROW])
         row = pickle.loads(blob)
-        decoded = [{"part": p[PART], "text": p["text"], "loglikelihood": p["loglikelihood"], "greedy": p["greedy"],
-                    "error": p["error"]} for p in parts]
+        request = request_from_row(row)
+        decoded = [{"part": p[PART], "text": self.encoder.text(request, p["tokens"] or []),
+                     "loglikelihood": p["loglikelihood"], "greedy": p["greedy"], "error": p["error"]} for p in parts]
         if len(parts) != parts[0][PARTS]:
             generation = Generation(error=f"engine returned {len(parts)} of {parts[0][PARTS]} parts")
         else:
@@ -251,13 +288,14 @@ def build_stage(ds, spec: ModelSpec):
                      compute=_actors(), num_cpus=CPU_STAGE_CPUS)
     processor = build_processor(
         processor_config(spec, path),
+        preprocess=_to_engine,
         preprocess_map_kwargs={"num_cpus": CPU_STAGE_CPUS},
         postprocess_map_kwargs={"num_cpus": CPU_STAGE_CPUS},
     )
     # no postprocess: failed rows skip it and would come back with other columns; _decode handles both kinds
     ds = processor(ds).map(_decode, num_cpus=CPU_STAGE_CPUS)
-    return ds.groupby(KEY).map_groups(_Regroup, fn_constructor_args=(f"{spec.name}/vllm",), batch_format="pyarrow",
-                                      compute=_actors(), num_cpus=CPU_STAGE_CPUS)
+    return ds.groupby(KEY).map_groups(_Regroup, fn_constructor_args=(spec.model_dump_json(), path),
+                                      batch_format="pyarrow", compute=_actors(), num_cpus=CPU_STAGE_CPUS)
 
 
 def _actors():
@@ -296,7 +334,7 @@ class VLLMBackend(Backend):
 
         parts = [(i, j, p) for i, r in enumerate(requests) for j, p in enumerate(self.encoder.parts(r))]
         outputs = self.llm.generate([{"prompt_token_ids": p["tokenized_prompt"]} for _, _, p in parts],
-                                    [vllm.SamplingParams(**p["sampling_params"]) for _, _, p in parts], use_tqdm=False)
+                                    [vllm.SamplingParams(**p[PARAMS]) for _, _, p in parts], use_tqdm=False)
         decoded: list[list[dict[str, Any]]] = [[] for _ in requests]
         for (i, j, part), out in zip(parts, outputs):
             item = {"part": j, "text": "", "loglikelihood": 0.0, "greedy": False, "error": ""}
@@ -304,7 +342,7 @@ class VLLMBackend(Backend):
                 item["loglikelihood"], item["greedy"] = continuation_score(
                     out.prompt_logprobs, list(out.prompt_token_ids), part[CONT_LEN])
             else:
-                item["text"] = out.outputs[0].text
+                item["text"] = self.encoder.text(requests[i], out.outputs[0].token_ids)
             decoded[i].append(item)
         return [combine(r.kind, r.repeats, d) if d else Generation(error="request has nothing to evaluate")
                 for r, d in zip(requests, decoded)]

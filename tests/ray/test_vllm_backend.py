@@ -1,0 +1,154 @@
+"""``backend: vllm`` through ``ray.data.llm`` on the tiny Llama, compared with the ``hf`` backend.
+
+One engine serves every test of this module (an engine start costs ≈45–80 s here): the stage runs once over 100
+GSM8K prompts (greedy, 32 tokens), 100 MMLU items (log-likelihood) and a few odd rows.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+try:
+    import vllm  # noqa: F401
+
+    VLLM_ERROR = None
+except Exception as exc:  # ImportError, or a broken CUDA companion wheel
+    VLLM_ERROR = f"vllm is not importable: {type(exc).__name__}: {exc}"
+
+pytestmark = [pytest.mark.vllm, pytest.mark.skipif(VLLM_ERROR is not None, reason=VLLM_ERROR or "")]
+
+DATA = Path(os.environ.get("EVALRAY_SHARED_DATA", "/work/shared/data"))
+N_GSM8K, N_MMLU = 100, 100
+
+
+def request_rows() -> list[dict]:
+    from evalray.benchmarks import registry
+    from evalray.job.spec import BenchmarkSpec
+    from evalray.models.base import request_to_columns
+    from evalray.types import Request
+
+    if not (DATA / "gsm8k").is_dir() or not (DATA / "mmlu").is_dir():
+        pytest.skip(f"no local GSM8K/MMLU copy under {DATA}")
+    entries = [
+        BenchmarkSpec(name="gsm8k", limit=N_GSM8K, max_tokens=32, data_dir=str(DATA / "gsm8k")),
+        BenchmarkSpec(name="mmlu", limit=N_MMLU // 2, subsets=["abstract_algebra", "anatomy"],
+                      data_dir=str(DATA / "mmlu")),
+    ]
+    rows = []
+    for entry in entries:
+        for sample, request, mode in registry.get(entry.name).requests(entry, False, 0):
+            rows.append({"uid": sample.uid, "model": "tiny", "mode": mode, **request_to_columns(request)})
+    # a request with nothing to score: recorded as an error on its row, the job goes on
+    rows.append({"uid": "odd::empty", "model": "tiny", "mode": "loglikelihood",
+                 **request_to_columns(Request(kind="loglikelihood", prompt="x"))})
+    return rows
+
+
+def model_spec(backend: str):
+    from evalray.job.spec import ModelSpec
+
+    return ModelSpec(name="tiny", backend=backend, source="builtin:tiny-llama", dtype="float32", batch_size=16,
+                     resources={"num_cpus": 0.5}, generation={"max_tokens": 32},
+                     engine={"max_num_seqs": 16, "max_model_len": 2048})
+
+
+@pytest.fixture(scope="module")
+def rows():
+    return request_rows()
+
+
+@pytest.fixture(scope="module")
+def vllm_out(rows):
+    import ray
+
+    os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
+    os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")
+    from evalray.models import vllm_backend
+
+    ray.init(num_cpus=2, include_dashboard=False, ignore_reinit_error=True)
+    try:
+        ds = vllm_backend.build_stage(ray.data.from_items(rows, override_num_blocks=4), model_spec("vllm"))
+        out = ds.take_all()
+    finally:
+        ray.shutdown()
+    return out
+
+
+@pytest.fixture(scope="module")
+def hf_answers(rows):
+    from evalray.models.base import request_from_row
+    from evalray.models.hf import HFBackend
+
+    backend = HFBackend(model_spec("hf"))
+    answers = {}
+    for kind, method in (("generate", backend.generate), ("loglikelihood", backend.loglikelihood)):
+        chosen = [r for r in rows if r["kind"] == kind and not r["uid"].startswith("odd::")]
+        for row, generation in zip(chosen, method([request_from_row(r) for r in chosen])):
+            answers[row["uid"]] = generation
+    return answers
+
+
+@pytest.mark.timeout(900)
+def test_every_row_comes_back_once_with_its_columns(rows, vllm_out):
+    from evalray.models.base import OUTPUT_COLUMNS
+
+    assert sorted(r["uid"] for r in vllm_out) == sorted(r["uid"] for r in rows)
+    for row in vllm_out:
+        assert set(OUTPUT_COLUMNS) <= set(row)
+        assert row["model"] == "tiny" and row["mode"] in ("generate", "loglikelihood")
+
+
+@pytest.mark.timeout(900)
+def test_failed_rows_are_recorded_not_fatal(vllm_out):
+    by_uid = {r["uid"]: r for r in vllm_out}
+    assert "nothing to evaluate" in by_uid["odd::empty"]["error"]
+    ok = [r for r in vllm_out if not r["uid"].startswith("odd::")]
+    assert all(not r["error"] for r in ok), [r["error"] for r in ok if r["error"]][:3]
+
+
+@pytest.mark.timeout(900)
+def test_greedy_generations_match_hf(vllm_out, hf_answers):
+    generated = [r for r in vllm_out if r["kind"] == "generate"]
+    assert len(generated) == N_GSM8K
+    same = sum(list(r["texts"]) == hf_answers[r["uid"]].texts for r in generated)
+    assert any(r["texts"][0] for r in generated), "every generation is empty"
+    assert same >= 0.95 * N_GSM8K, f"only {same}/{N_GSM8K} greedy generations equal"
+
+
+@pytest.mark.timeout(900)
+def test_loglikelihoods_match_hf(vllm_out, hf_answers):
+    scored = [r for r in vllm_out if r["kind"] == "loglikelihood" and not r["uid"].startswith("odd::")]
+    assert len(scored) == N_MMLU
+    worst = 0.0
+    for row in scored:
+        expected = hf_answers[row["uid"]]
+        assert len(row["loglikelihoods"]) == len(expected.loglikelihoods) == 4
+        worst = max(worst, *(abs(a - b) for a, b in zip(row["loglikelihoods"], expected.loglikelihoods)))
+        assert list(row["is_greedy"]) == expected.is_greedy
+    assert worst < 1e-3, f"largest log-likelihood difference {worst}"
+
+
+def test_continuation_score_sums_the_continuation_only():
+    from evalray.models.vllm_backend import continuation_score
+
+    logprobs = [None, {5: {"logprob": -1.0, "rank": 1}}, {"7": {"logprob": -2.0, "rank": 3}},
+                {9: {"logprob": -0.5, "rank": 1}}]
+    assert continuation_score(logprobs, [1, 5, 7, 9], 2) == (-2.5, False)
+    assert continuation_score(logprobs, [1, 5, 7, 9], 1) == (-0.5, True)
+    with pytest.raises(ValueError):
+        continuation_score(None, [1, 2], 1)
+
+
+def test_combine_orders_parts_and_keeps_errors():
+    from evalray.models.vllm_backend import combine
+
+    parts = [{"part": 1, "text": "b", "loglikelihood": -2.0, "greedy": False, "error": ""},
+             {"part": 0, "text": "a", "loglikelihood": -1.0, "greedy": True, "error": ""}]
+    assert combine("loglikelihood", 1, parts).loglikelihoods == [-1.0, -2.0]
+    assert combine("generate", 2, parts).texts == ["a", "b"]
+    assert combine("generate", 3, parts[:1]).texts == ["b", "b", "b"]
+    parts[0]["error"] = "EngineError: boom"
+    assert combine("generate", 1, parts).error == "EngineError: boom"
