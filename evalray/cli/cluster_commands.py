@@ -49,6 +49,8 @@ def submit(
     request = SubmitRequest(job_file, set_ or [], address, submission_id, output, not no_package, entrypoint_num_cpus)
     done = submit_job(request)
     client = done.client
+    for item in done.staged.uploaded:
+        typer.echo(f"uploaded:  {item}")
     typer.echo(f"submitted: {done.submission_id}")
     typer.echo(f"dashboard: {done.dashboard_url}")
     typer.echo(f"output:    {done.output} (on the cluster)")
@@ -61,7 +63,7 @@ def submit(
         target = download_results(client, done.output, download)
         typer.echo(f"downloaded: {target}")
     if status != "SUCCEEDED":
-        raise EvalrayError(f"job {done.submission_id} {status}: {info.message or 'see the logs above'}")
+        raise EvalrayError(f"job {done.submission_id} {status}: {jobs.failure_summary(info.message)}")
     typer.echo(f"job {done.submission_id} SUCCEEDED")
 
 

@@ -67,6 +67,7 @@ def connect(address: str | None) -> Any:
     probe(resolved)
     from ray.job_submission import JobSubmissionClient
 
+    quiet_ray_client_logs()
     try:
         with _address_env_cleared():
             return JobSubmissionClient(resolved)
@@ -142,6 +143,26 @@ def wait_for(client: Any, submission_id: str, timeout_s: float | None = None, po
         if deadline is not None and time.monotonic() > deadline:
             raise EvalrayError(f"job '{submission_id}' still {status_name(info)} after {timeout_s:.0f}s")
         time.sleep(poll_s)
+
+
+def failure_summary(message: str | None) -> str:
+    """Ray's failure message is many lines (it appends the log tail): keep its first line and the driver's own
+    ``error: ...`` line, if any."""
+    if not message:
+        return "see the logs above"
+    lines = [line.strip() for line in message.strip().splitlines() if line.strip()]
+    first = lines[0].split(", last available logs")[0]
+    cause = next((line.removeprefix("error: ") for line in reversed(lines) if line.startswith("error: ")), None)
+    return f"{first} ({cause})" if cause else first
+
+
+def quiet_ray_client_logs() -> None:
+    """The Jobs SDK logs every upload and websocket close at INFO on stderr; evalray prints its own lines."""
+    import logging
+
+    for name in ("ray.dashboard.modules.dashboard_sdk", "ray.dashboard.modules.job.sdk",
+                 "ray._private.runtime_env.packaging"):
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def status_name(info: Any) -> str:

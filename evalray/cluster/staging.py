@@ -123,7 +123,8 @@ def _stage_model_sources(cluster_job: dict[str, Any], job: JobSpec, working_dir:
             if model.backend == "replay":
                 raise ConfigError(f"models.{i}.source: {model.source} does not exist")
             continue  # a hub id such as Qwen/Qwen2.5-0.5B
-        target = f"models/{i}-{dns_name(source.resolve().name, 40)}"
+        name = source.resolve().name if source.is_dir() else source.stem
+        target = f"models/{i}-{dns_name(name, 40)}"
         if source.is_dir():
             shutil.copytree(source, working_dir / target, ignore=shutil.ignore_patterns(*EXCLUDES))
         else:

@@ -1,0 +1,167 @@
+"""``evalray submit`` without a cluster: staging of the working_dir, address resolution, the fast failure on a dead
+address, and the head-node download format."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from evalray.cluster import jobs, staging, submit
+from evalray.errors import ConfigError, EvalrayError
+from evalray.job.loader import load_job
+
+REPO = Path(__file__).resolve().parents[2]
+
+JOB = """
+name: staged
+models:
+  - {name: replayed, backend: replay, source: REPLAY}
+benchmarks:
+  - {name: gsm8k, data_dir: DATA, limit: 3}
+  - {name: mmlu, data_dir: builtin:quickstart/mmlu}
+runtime_env:
+  pip: [boto3]
+  env_vars: {EVALRAY_TEST: "1"}
+"""
+
+
+@pytest.fixture()
+def job_file(tmp_path: Path) -> Path:
+    data = tmp_path / "my data" / "gsm8k"
+    data.mkdir(parents=True)
+    (data / "test.jsonl").write_text('{"question": "1+1?", "answer": "#### 2"}\n')
+    (data / "__pycache__").mkdir()
+    (data / "__pycache__" / "junk.pyc").write_bytes(b"x")
+    replay = tmp_path / "answers.jsonl"
+    replay.write_text('{"id": "x", "output": "2"}\n')
+    path = tmp_path / "job.yaml"
+    path.write_text(JOB.replace("REPLAY", str(replay)).replace("DATA", str(data)))
+    return path
+
+
+def test_stage_copies_local_files_and_rewrites_paths(job_file: Path, tmp_path: Path) -> None:
+    staged = staging.stage_job(job_file, [], "sub-1", tmp_path / "stage")
+    wd = staged.working_dir
+    copy = yaml.safe_load((wd / staged.job_file).read_text())
+    assert copy["benchmarks"][0]["data_dir"] == "data/0-gsm8k"
+    assert (wd / "data/0-gsm8k/test.jsonl").is_file() and not (wd / "data/0-gsm8k/__pycache__").exists()
+    assert copy["benchmarks"][1]["data_dir"] == "builtin:quickstart/mmlu"
+    assert copy["models"][0]["source"] == "models/0-answers.jsonl"
+    assert (wd / copy["models"][0]["source"]).read_text().startswith('{"id"')
+    assert "runtime_env" not in copy
+    assert staged.runtime_env["pip"] == ["boto3"] and staged.runtime_env["env_vars"] == {"EVALRAY_TEST": "1"}
+    assert staged.runtime_env["working_dir"] == str(wd)
+    assert staged.runtime_env["py_modules"] == [str(Path(staging.package_dir()))]
+    assert "__pycache__" in staged.runtime_env["excludes"]
+    cwd = os.getcwd()
+    try:  # the copy is a valid job when run from inside the working_dir, as on the cluster
+        os.chdir(wd)
+        assert load_job(staged.job_file).benchmarks[0].data_dir == "data/0-gsm8k"
+    finally:
+        os.chdir(cwd)
+
+
+@pytest.mark.parametrize("output,expected", [
+    ("runs/${name}", "${HOME:-/tmp}/evalray-submissions/sub-1/runs/staged"),
+    ("/abs/results", "/abs/results"),
+    ("s3://bucket/x", "s3://bucket/x"),
+    ("file:///data/x", "file:///data/x"),
+])
+def test_output_on_the_cluster(job_file: Path, tmp_path: Path, output: str, expected: str) -> None:
+    staged = staging.stage_job(job_file, [f"output={output}"], "sub-1", tmp_path / "stage")
+    assert staged.output == expected
+    assert yaml.safe_load((staged.working_dir / staged.job_file).read_text())["output"] == expected
+
+
+def test_output_option_and_no_package(job_file: Path, tmp_path: Path) -> None:
+    staged = staging.stage_job(job_file, [], "s", tmp_path / "stage", output="out", upload_package=False)
+    assert staged.output == "${HOME:-/tmp}/evalray-submissions/s/out"
+    assert "py_modules" not in staged.runtime_env
+
+
+def test_bad_jobs_fail_before_anything_is_staged(job_file: Path, tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="models.0.replicas"):
+        staging.stage_job(job_file, ["models.0.replicas=0"], "s", tmp_path / "a")
+    with pytest.raises(ConfigError, match="runtime_env.working_dir"):
+        staging.stage_job(job_file, ["runtime_env.working_dir=."], "s", tmp_path / "b")
+    with pytest.raises(ConfigError, match="benchmarks.0.data_dir"):
+        staging.stage_job(job_file, ["benchmarks.0.data_dir=/nonexistent/dir"], "s", tmp_path / "c")
+    with pytest.raises(ConfigError, match="cannot be used on a cluster"):
+        staging.stage_job(job_file, ["output=../escape"], "s", tmp_path / "d")
+
+
+def test_submission_id_is_readable() -> None:
+    sid = submit.new_submission_id("My Job_2")
+    assert sid.startswith("evalray-my-job-2-") and len(sid.split("-")) == 7
+
+
+def test_address_resolution(monkeypatch: pytest.MonkeyPatch) -> None:
+    for key in jobs.ADDRESS_ENV:
+        monkeypatch.delenv(key, raising=False)
+    assert jobs.resolve_address(None) == "http://127.0.0.1:8265"
+    monkeypatch.setenv("RAY_ADDRESS", "10.0.0.1:8265")
+    assert jobs.resolve_address(None) == "http://10.0.0.1:8265"
+    assert jobs.resolve_address("https://head:443/") == "https://head:443"
+    with pytest.raises(EvalrayError, match="Ray Client address"):
+        jobs.resolve_address("ray://head:10001")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_unreachable_address_fails_in_one_line_within_seconds() -> None:
+    address = f"http://127.0.0.1:{_free_port()}"
+    started = time.monotonic()
+    done = subprocess.run([sys.executable, "-m", "evalray.cli.main", "submit", str(REPO / "configs" / "quickstart.yaml"),
+                           "--address", address, "--wait"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1
+    lines = done.stderr.strip().splitlines()
+    assert lines == [lines[0]] and lines[0].startswith(f"error: cannot reach the Ray dashboard at {address}"), done.stderr
+    assert time.monotonic() - started < 30  # interpreter start included; the probe itself is < 5 s
+    with pytest.raises(EvalrayError):
+        started = time.monotonic()
+        jobs.probe(address)
+    assert time.monotonic() - started < 1
+
+
+def test_bad_job_is_exit_2_like_validate(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\nmodels: [{name: m, source: builtin:tiny-llama, replicas: 0}]\nbenchmarks: [{name: gsm8k}]\n")
+    outs = [subprocess.run([sys.executable, "-m", "evalray.cli.main", cmd, str(bad)], capture_output=True, text=True,
+                           timeout=60) for cmd in ("submit", "validate")]
+    assert [o.returncode for o in outs] == [2, 2]
+    assert outs[0].stderr == outs[1].stderr and outs[0].stderr.startswith("error: ")
+
+
+def test_fetch_script_round_trip(tmp_path: Path) -> None:
+    """The download job's entrypoint, run by a shell with HOME set, prints an archive extract_archive restores."""
+    results = tmp_path / "home" / "evalray-submissions" / "s1" / "runs" / "x"
+    (results / "samples" / "m").mkdir(parents=True)
+    (results / "result.json").write_text('{"status": "completed"}')
+    (results / "samples" / "m" / "b.parquet").write_bytes(os.urandom(50_000))
+    command = submit.fetch_entrypoint("${HOME:-/tmp}/evalray-submissions/s1/runs/x").replace("python ", f"{sys.executable} ", 1)
+    env = {**os.environ, "HOME": str(tmp_path / "home")}
+    done = subprocess.run(command, shell=True, capture_output=True, text=True, env=env, timeout=60)
+    assert done.returncode == 0, done.stderr
+    target = tmp_path / "download"
+    submit.extract_archive("some log line\n" + done.stdout + "trailing\n", target)
+    assert (target / "result.json").read_text() == '{"status": "completed"}'
+    assert (target / "samples/m/b.parquet").read_bytes() == (results / "samples/m/b.parquet").read_bytes()
+    missing = subprocess.run(submit.fetch_entrypoint("/nonexistent/x").replace("python ", f"{sys.executable} ", 1),
+                             shell=True, capture_output=True, text=True, timeout=60)
+    assert missing.returncode == 3 and submit.MISSING in missing.stdout
+
+
+def test_shell_path_quotes_everything_but_the_home_prefix() -> None:
+    assert submit.shell_path("${HOME:-/tmp}/a b") == "\"${HOME:-/tmp}\"'/a b'"
+    assert submit.shell_path("/x/$(rm -rf)") == "'/x/$(rm -rf)'"
