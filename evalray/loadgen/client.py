@@ -43,15 +43,16 @@ class HttpConnection(asyncio.Protocol):
     """A keep-alive connection; calls ``on_done(state, connection, reusable)`` once per finished request."""
 
     def __init__(self, on_done: Callable[[RequestState, "HttpConnection", bool], None], clock_zero: float,
-                 stream: bool, chat: bool, keep_events: bool = False) -> None:
+                 stream: bool, chat: bool, keep_events: bool = False,
+                 on_idle_lost: Callable[["HttpConnection"], None] | None = None) -> None:
         self.on_done = on_done
+        self.on_idle_lost = on_idle_lost  # the server closed this connection while it was idle in the pool
         self.keep_events = keep_events  # keep content events for a tokenizer count when the server sends no usage
         self.clock_zero = clock_zero
         self.stream = stream
         self.content_key = b'"content":' if chat else b'"text":'
         self.transport: asyncio.Transport | None = None
         self.state: RequestState | None = None
-        self.closed = asyncio.get_running_loop().create_future()
         self._reset()
 
     def _reset(self) -> None:
@@ -68,10 +69,10 @@ class HttpConnection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.transport = None
-        if not self.closed.done():
-            self.closed.set_result(None)
         state = self.state
         if state is None or state.finished:
+            if self.on_idle_lost is not None:
+                self.on_idle_lost(self)
             return
         if self.phase == BODY_CLOSE:
             self._complete(perf_counter())

@@ -94,6 +94,7 @@ class LoadEngine:
         self.all_done: asyncio.Event | None = None
         self.max_open_streams = 0
         self.tokenizer = None
+        self.sweep_every = 0.05
 
     # ---- control from other threads ------------------------------------------------------------------------------
     def run(self, start_wall: float) -> dict[str, float]:
@@ -147,7 +148,8 @@ class LoadEngine:
         loop_zero = loop.time() + (start_wall - time.time())
         if self.work.count == 0:
             return self._summary()
-        sweeper = loop.call_later(0.05, self._sweep)
+        self.sweep_every = min(0.5, max(0.05, self.setup.timeout_s / 100))
+        sweeper = loop.call_later(self.sweep_every, self._sweep)
         if self.work.intended is not None:
             loop.call_at(loop_zero + float(self.work.intended[0]), self._dispatch)
         else:
@@ -213,7 +215,17 @@ class LoadEngine:
         else:
             self.waiting.append(state)
 
+    def _on_idle_lost(self, conn: HttpConnection) -> None:
+        """The server closed a pooled connection (keep-alive timeout): forget it."""
+        if conn in self.idle:
+            self.idle.remove(conn)
+            self.open_connections -= 1
+
     def _start_on(self, conn: HttpConnection, state: RequestState) -> None:
+        if conn.transport is None or conn.transport.is_closing():  # closed since it went idle
+            self._on_idle_lost(conn)
+            self._send(state)
+            return
         payload = state.body[0]
         state.body = []
         self.in_flight[conn] = state
@@ -231,7 +243,7 @@ class LoadEngine:
         try:
             _, conn = await loop.create_connection(
                 lambda: HttpConnection(self._on_done, self.clock_zero, setup.stream, setup.chat,
-                                       keep_events=self.tokenizer is not None),
+                                       keep_events=self.tokenizer is not None, on_idle_lost=self._on_idle_lost),
                 setup.host, setup.port, local_addr=local, ssl=_client_tls() if setup.tls else None)
         except OSError as exc:
             self.open_connections -= 1
@@ -296,7 +308,7 @@ class LoadEngine:
             conn.abort("timeout")
         assert self.loop is not None
         if not self.all_done or not self.all_done.is_set():
-            self.loop.call_later(0.05, self._sweep)
+            self.loop.call_later(self.sweep_every, self._sweep)
 
     def _stop_issuing(self) -> None:
         self.stopping = True

@@ -167,3 +167,38 @@ def test_without_usage_tokens_come_from_the_tokenizer_else_the_chunk_count():
     assert counted["completion_tokens"].to_pylist() == [8] * 10  # "tok tok " x 4 chunks = 8 words
     assert chunked["completion_tokens"].to_pylist() == [4] * 10  # fallback: one token per chunk
     assert reported["completion_tokens"].to_pylist() == [8] * 10 and reported["chunks"].to_pylist() == [4] * 10
+
+
+def test_connections_closed_by_the_server_while_idle_are_replaced():
+    """A server with a 0.1 s keep-alive timeout: requests 0.3 s apart each need a new connection, none fails."""
+    answer = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}"
+
+    class ClosingServer(asyncio.Protocol):
+        def connection_made(self, transport):
+            self.transport = transport
+
+        def data_received(self, data):
+            if b"\r\n\r\n" in data:
+                self.transport.write(answer)
+                asyncio.get_running_loop().call_later(0.1, self.transport.close)
+
+    results: dict = {}
+
+    def serve_and_run() -> None:
+        async def main() -> None:
+            server = await asyncio.get_running_loop().create_server(ClosingServer, "127.0.0.1", 0)
+            port = server.sockets[0].getsockname()[1]
+            setup = WorkerSetup(host="127.0.0.1", port=port, stream=False, chat=True, payloads=[b"GET / HTTP/1.1\r\n\r\n"],
+                                prompt_tokens=[1], timeout_s=5, max_connections=10)
+            work = WorkerSlice(worker=0, first_id=0, stride=1, count=4, intended=np.array([0.0, 0.3, 0.6, 0.9]))
+            engine = LoadEngine(setup, work)
+            summary = await asyncio.get_running_loop().run_in_executor(None, engine.run, time.time() + 0.1)
+            results["table"], results["summary"] = engine.drain(), summary
+            server.close()
+
+        asyncio.run(main())
+
+    serve_and_run()
+    table = results["table"]
+    assert table["error"].to_pylist() == [None] * 4
+    assert results["summary"]["connections"] == 4
