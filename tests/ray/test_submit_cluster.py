@@ -239,12 +239,12 @@ def test_submit_quickstart_matches_a_local_run(head: LocalHead, tmp_path: Path) 
         local = subprocess.run([*EVALRAY, "run", str(QUICKSTART), "--output", str(local_out), "--quiet"], env=env,
                                capture_output=True, text=True, timeout=900, cwd=REPO)
     finally:
-        leftovers = session_pids(ray_tmp)
-        for pid in leftovers:
+        for pid in session_pids(ray_tmp):
             try:
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
+        shutil.rmtree(ray_tmp, ignore_errors=True)
     assert local.returncode == 0, local.stderr[-3000:]
     here = json.loads((local_out / "result.json").read_text())
 
