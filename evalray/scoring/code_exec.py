@@ -29,8 +29,9 @@ def function_code(text: str, prompt: str, entry_point: str) -> str:
     """HumanEval: the prompt plus the completion, or, when the answer redefines the function (chat models), the
     prompt (for its imports and helpers) followed by the answer's code."""
     code = answer_code(text)
-    if re.search(rf"^\s*def\s+{re.escape(entry_point)}\s*\(", code, re.MULTILINE) and extract.code_block(text) is not None \
-            or re.search(rf"^def\s+{re.escape(entry_point)}\s*\(", code, re.MULTILINE):
+    name = re.escape(entry_point)
+    fenced = extract.code_block(text) is not None
+    if re.search(rf"^def\s+{name}\s*\(", code, re.MULTILINE) or (fenced and re.search(rf"^\s*def\s+{name}\s*\(", code, re.MULTILINE)):
         return f"{prompt}\n    pass\n\n{code}"
     return prompt + code
 
