@@ -30,17 +30,45 @@ def client_spec(spec: ModelSpec, url: str, model_id: str) -> ModelSpec:
 
 @contextmanager
 def driver_context(spec: ModelSpec) -> Iterator[ModelSpec]:
+    import ray
+
     from evalray.serving import deploy
 
-    if spec.source.startswith(ATTACH_PREFIXES):
-        deployment = deploy.attach(spec.source, spec.model_id)
-    else:
-        deployment = deploy.deploy(spec)
+    if spec.source.startswith(("http://", "https://")):  # a plain URL needs no Ray on the driver
+        yield client_spec(spec, *_url_and_model(deploy.attach(spec.source, spec.model_id)))
+        return
+    started = _ensure_ray()
     try:
-        yield client_spec(spec, deployment.url, deployment.model_id)
+        if spec.source.startswith("serve://"):
+            deployment = deploy.attach(spec.source, spec.model_id)
+        else:
+            deployment = deploy.deploy(spec)
+        try:
+            yield client_spec(spec, deployment.url, deployment.model_id)
+        finally:
+            if not spec.keep:
+                deploy.teardown(deployment)
     finally:
-        if not spec.keep:
-            deploy.teardown(deployment)
+        if started:
+            ray.shutdown()
+
+
+def _url_and_model(deployment) -> tuple[str, str]:
+    return deployment.url, deployment.model_id
+
+
+def _ensure_ray() -> bool:
+    """Serve needs Ray on the driver. The runner normally connects first; if not, start an embedded local Ray
+    (as the runner would: 127.0.0.1, no dashboard) and report that this context owns it."""
+    import os
+
+    import ray
+
+    if ray.is_initialized():
+        return False
+    os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+    ray.init(include_dashboard=False, logging_level="WARNING")
+    return True
 
 
 class ServeBackend(OpenAIBackend):

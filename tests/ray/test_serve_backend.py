@@ -34,16 +34,12 @@ PORT = free_port()
 
 
 @pytest.fixture(scope="module")
-def ray_serve():
-    import ray
+def ray_serve(ray_session):
     from ray import serve
 
-    os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
-    ray.init(num_cpus=2, include_dashboard=False, ignore_reinit_error=True)
     serve.start(http_options={"host": "127.0.0.1", "port": PORT})
     yield serve
     serve.shutdown()
-    ray.shutdown()
 
 
 @pytest.fixture(scope="module")

@@ -61,20 +61,12 @@ def rows():
 
 
 @pytest.fixture(scope="module")
-def vllm_out(rows):
-    import ray
-
-    os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
-    os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")
+def vllm_out(ray_session, rows):
+    os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")  # GiB; passed to the engine actors by the vllm backend
     from evalray.models import vllm_backend
 
-    ray.init(num_cpus=2, include_dashboard=False, ignore_reinit_error=True)
-    try:
-        ds = vllm_backend.build_stage(ray.data.from_items(rows, override_num_blocks=4), model_spec("vllm"))
-        out = ds.take_all()
-    finally:
-        ray.shutdown()
-    return out
+    ds = vllm_backend.build_stage(ray_session.data.from_items(rows, override_num_blocks=4), model_spec("vllm"))
+    return ds.take_all()
 
 
 @pytest.fixture(scope="module")
