@@ -24,7 +24,7 @@ class BoolQ(MultipleChoice):
     def _sample(self, index: int, row: dict) -> Sample:
         label = row["label"]
         yes = label.lower() == "true" if isinstance(label, str) else bool(label)
-        return Sample(id=str(row.get("idx", index)), benchmark=self.name, subset=None, input=row["question"],
+        return Sample(id=str(index), benchmark=self.name, subset=None, input=row["question"],
                       choices=("no", "yes"), target=str(int(yes)), metadata={"passage": row["passage"]})
 
     def read_local(self, data_dir: Path):

@@ -33,7 +33,7 @@ class HellaSwag(MultipleChoice):
             return Sample(id=str(index), benchmark=self.name, subset=None, input=row["query"],
                           choices=tuple(row["choices"]), target=str(int(row["gold"])))
         context = row["ctx_a"] + " " + row["ctx_b"].capitalize()
-        return Sample(id=str(row.get("ind", index)), benchmark=self.name, subset=None,
+        return Sample(id=str(index), benchmark=self.name, subset=None,
                       input=preprocess(row["activity_label"] + ": " + context),
                       choices=tuple(preprocess(e) for e in row["endings"]), target=str(int(row["label"])))
 

@@ -34,7 +34,7 @@ class WinoGrande(MultipleChoice):
             options = (row["option1"], row["option2"])
             contexts = [row["sentence"][:cut] + o for o in options]
             rest, gold, sentence = row["sentence"][cut + 1 :].strip(), int(row["answer"]) - 1, row["sentence"]
-        return Sample(id=str(row.get("qID", index)), benchmark=self.name, subset=None, input=sentence, choices=options,
+        return Sample(id=str(index), benchmark=self.name, subset=None, input=sentence, choices=options,
                       target=str(gold), metadata={"contexts": contexts, "continuation": rest})
 
     def read_local(self, data_dir: Path):

@@ -27,7 +27,7 @@ def test_hellaswag_hub_rows_are_preprocessed_as_lm_eval_does():
     bench = registry.get("hellaswag")
     sample = bench._sample(0, HELLASWAG_HUB_ROW)
     assert sample.input == "Roof shingle removal: A man is sitting on a roof. He"
-    assert sample.id == "24" and sample.target == "3" and len(sample.choices) == 4
+    assert sample.id == "0" and sample.target == "3" and len(sample.choices) == 4
     request = bench.request(sample, "loglikelihood", False, [], BenchmarkSpec(name="hellaswag"))
     assert request.prompt == "Roof shingle removal: A man is sitting on a roof. He"
     assert request.continuations[3] == " starts pulling up roofing on a roof."
