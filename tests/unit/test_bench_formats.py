@@ -83,3 +83,18 @@ def test_arc_piqa_boolq_truthfulqa_hub_rows():
     import math
     lls = [math.log(0.2) if c.startswith("t") else math.log(0.6) for c in tq.choices]
     assert abs(mc2.score(tq, Generation(loglikelihoods=lls), "loglikelihood").values["acc"] - 0.4) < 1e-9
+
+
+def test_hellaswag_hub_layout_file_loads_through_data_dir(tmp_path):
+    import json
+
+    with open(tmp_path / "hellaswag_val.jsonl", "w") as f:
+        for row in (HELLASWAG_HUB_ROW, WIKIHOW_ROW):
+            f.write(json.dumps(row) + "\n")
+    bench = registry.get("hellaswag")
+    items = list(bench.requests(BenchmarkSpec(name="hellaswag", data_dir=str(tmp_path)), chat=False, seed=0))
+    assert [s.id for s, _, _ in items] == ["0", "1"]
+    sample, request, mode = items[0]
+    assert mode == "loglikelihood" and request.prompt == "Roof shingle removal: A man is sitting on a roof. He"
+    gold = bench.score(sample, Generation(texts=["ANSWER: D"]), "generate").values
+    assert gold == {"acc": 1.0}
