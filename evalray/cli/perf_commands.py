@@ -121,6 +121,7 @@ def mock_server(
     hang_s: float = typer.Option(30.0, "--hang-s", help="How long an unanswered request is held open (s)."),
     lifetime: Optional[float] = typer.Option(None, "--lifetime", help="Stop after this many seconds."),
     seed: int = typer.Option(0, help="Seed of error injection."),
+    processes: int = typer.Option(1, "--processes", help="Serve from this many processes (one shared socket)."),
 ) -> None:
     """An OpenAI-compatible test server with injected latency and errors (for tests and dry runs)."""
     from evalray.loadgen.mockserver import MockServerSpec, run_mock_server
@@ -132,7 +133,7 @@ def mock_server(
                           output_tokens=output_tokens, tokens_per_chunk=tokens_per_chunk, error_rate=error_rate,
                           error_statuses=tuple(_numbers(error_status, int, "--error-status") or [500]),
                           timeout_rate=timeout_rate, truncate_rate=truncate_rate, hang_s=hang_s, seed=seed,
-                          lifetime_s=lifetime)
+                          lifetime_s=lifetime, processes=max(1, processes))
     try:
         run_mock_server(spec, lambda url: typer.echo(f"mock server listening on {url}", err=False))
     except OSError as exc:

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import socket
 import random
 import time
 from time import perf_counter
@@ -42,6 +44,8 @@ class MockServerSpec:
     seed: int = 0
     default_max_tokens: int = 16
     lifetime_s: float | None = None
+    processes: int = 1
+    child: bool = False
     stats: dict[str, int] = field(default_factory=lambda: {"requests": 0})
 
 
@@ -322,20 +326,25 @@ def new_event_loop() -> asyncio.AbstractEventLoop:
 
 
 async def serve(spec: MockServerSpec, on_ready: Callable[[str], None] | None = None,
-                stop: asyncio.Event | None = None) -> None:
-    """Serve until ``stop`` is set or ``spec.lifetime_s`` has passed (forever when both are absent)."""
+                stop: asyncio.Event | None = None, sock: socket.socket | None = None) -> None:
+    """Serve until ``stop`` is set, ``spec.lifetime_s`` has passed or (in a child process) the parent is gone."""
     loop = asyncio.get_running_loop()
     server_state = MockServer(spec)
-    server = await loop.create_server(lambda: _MockProtocol(server_state), spec.host, spec.port, backlog=4096,
-                                      reuse_address=True)
+    factory = lambda: _MockProtocol(server_state)  # noqa: E731
+    if sock is not None:
+        server = await loop.create_server(factory, sock=sock, backlog=4096)
+    else:
+        server = await loop.create_server(factory, spec.host, spec.port, backlog=4096, reuse_address=True)
     port = server.sockets[0].getsockname()[1]
     if on_ready:
         on_ready(f"http://{spec.host}:{port}/v1")
     stop = stop or asyncio.Event()
-    started = time.monotonic()
+    started, parent = time.monotonic(), os.getppid()
     try:
         while not stop.is_set():
             if spec.lifetime_s is not None and time.monotonic() - started >= spec.lifetime_s:
+                break
+            if spec.child and os.getppid() != parent:
                 break
             try:
                 await asyncio.wait_for(stop.wait(), timeout=0.2)
@@ -345,8 +354,8 @@ async def serve(spec: MockServerSpec, on_ready: Callable[[str], None] | None = N
         server.close()
 
 
-def run_mock_server(spec: MockServerSpec, on_ready: Callable[[str], None] | None = None) -> None:
-    """Run the server in this thread on a fresh (uv)loop until interrupted or its lifetime ends."""
+def _serve_in_this_process(spec: MockServerSpec, on_ready: Callable[[str], None] | None,
+                           sock: socket.socket | None) -> None:
     import gc
 
     from evalray.loadgen.engine import raise_open_files_limit
@@ -356,6 +365,37 @@ def run_mock_server(spec: MockServerSpec, on_ready: Callable[[str], None] | None
     gc.freeze()  # no collector pauses in the middle of timed answers
     gc.set_threshold(200_000, 100, 100)
     try:
-        loop.run_until_complete(serve(spec, on_ready))
+        loop.run_until_complete(serve(spec, on_ready, sock=sock))
     finally:
         loop.close()
+
+
+def run_mock_server(spec: MockServerSpec, on_ready: Callable[[str], None] | None = None) -> None:
+    """Run the server on a fresh (uv)loop until interrupted or its lifetime ends. With ``spec.processes > 1`` the
+    listening socket is shared by that many forked processes (each has its own open-files limit and core)."""
+    if spec.processes <= 1:
+        _serve_in_this_process(spec, on_ready, None)
+        return
+    import signal
+
+    sock = socket.create_server((spec.host, spec.port), backlog=4096)
+    children = []
+    for index in range(spec.processes - 1):
+        pid = os.fork()
+        if pid == 0:
+            try:
+                child = MockServerSpec(**{**spec.__dict__, "child": True, "seed": spec.seed + index + 1})
+                _serve_in_this_process(child, None, sock)
+            finally:
+                os._exit(0)
+        children.append(pid)
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(SystemExit(0)))
+    try:
+        _serve_in_this_process(spec, on_ready, sock)
+    finally:
+        for pid in children:
+            try:
+                os.kill(pid, signal.SIGTERM)
+                os.waitpid(pid, 0)
+            except OSError:
+                pass
