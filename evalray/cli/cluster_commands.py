@@ -59,9 +59,13 @@ def submit(
         return
     info = wait_job(client, done.submission_id, lambda chunk: typer.echo(chunk, nl=False))
     status = jobs.status_name(info)
-    if download is not None:
-        target = download_results(client, done.output, download)
-        typer.echo(f"downloaded: {target}")
+    if download is not None and status == "SUCCEEDED":
+        typer.echo(f"downloaded: {download_results(client, done.output, download)}")
+    elif download is not None:  # a failed run may still have written partial results: fetch them if it did
+        try:
+            typer.echo(f"downloaded: {download_results(client, done.output, download)}")
+        except EvalrayError as exc:
+            typer.echo(f"warning: no results downloaded: {exc}", err=True)
     if status != "SUCCEEDED":
         raise EvalrayError(f"job {done.submission_id} {status}: {jobs.failure_summary(info.message)}")
     typer.echo(f"job {done.submission_id} SUCCEEDED")

@@ -68,8 +68,11 @@ class LocalHead:
         self._prepare()
 
     def _prepare(self) -> None:
-        self.temp_dir = tempfile.mkdtemp(prefix="ers-", dir="/tmp")  # short: Ray's unix sockets live in it
-        self.home = Path(self.temp_dir) / "home"
+        # short paths: Ray's unix sockets live in the temp dir. Ray reads the 'current cluster' file of
+        # `--address auto` from $RAY_TMPDIR/ray, so the head's temp dir is <base>/ray and RAY_TMPDIR=<base> finds it.
+        self.base = tempfile.mkdtemp(prefix="ers-", dir="/tmp")
+        self.temp_dir = f"{self.base}/ray"
+        self.home = Path(self.base) / "home"
         self.home.mkdir()
         self.dashboard_port = free_port()
         self.address = f"http://127.0.0.1:{self.dashboard_port}"
@@ -134,7 +137,7 @@ class LocalHead:
             pids = [pid for pid in pids if Path(f"/proc/{pid}").exists()]
             if not pids:
                 break
-        shutil.rmtree(self.temp_dir, ignore_errors=True)
+        shutil.rmtree(self.base, ignore_errors=True)
 
     def evalray(self, *args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
         env = {k: v for k, v in os.environ.items() if k not in ("RAY_ADDRESS", "RAY_API_SERVER_ADDRESS")}
@@ -210,6 +213,16 @@ def test_submit_uploads_local_data_and_fails_with_the_job_status(head: LocalHead
     assert result["status"] == "completed"
     [score] = [s for s in result["scores"] if s["metric"] == "exact_match"][:1] or [None]
     assert score is not None and score["value"] == 1.0 and score["n"] == len(samples)
+    import pandas as pd
+
+    submitted_nodes = set(pd.read_parquet(download / "samples" / "oracle" / "gsm8k.parquet")["node_id"])
+    # `evalray run --address auto` on the head machine joins the running cluster (RAY_TMPDIR: find *this* head)
+    local_env = {**head.env, "RAY_TMPDIR": head.base}  # same HOME as the head: same Ray auth token (none)
+    auto = subprocess.run([*EVALRAY, "run", str(job), "--address", "auto", "--quiet", "--output", str(tmp_path / "auto")],
+                          capture_output=True, text=True, timeout=600, env=local_env, cwd=REPO)
+    assert auto.returncode == 0, auto.stderr[-3000:]
+    auto_nodes = set(pd.read_parquet(tmp_path / "auto" / "samples" / "oracle" / "gsm8k.parquet")["node_id"])
+    assert auto_nodes == submitted_nodes and len(auto_nodes) == 1, (auto_nodes, submitted_nodes)
     bad = head.evalray("submit", str(job), "--address", head.address, "--wait", "-S", "models.0.source=missing.jsonl")
     assert bad.returncode == 2 and "missing.jsonl does not exist" in bad.stderr  # caught locally, before any upload
     failing = head.evalray("submit", str(job), "--address", head.address, "--wait", "--no-package",

@@ -165,3 +165,21 @@ def test_fetch_script_round_trip(tmp_path: Path) -> None:
 def test_shell_path_quotes_everything_but_the_home_prefix() -> None:
     assert submit.shell_path("${HOME:-/tmp}/a b") == "\"${HOME:-/tmp}\"'/a b'"
     assert submit.shell_path("/x/$(rm -rf)") == "'/x/$(rm -rf)'"
+
+
+def test_failure_summary_keeps_ray_reason_and_the_driver_error() -> None:
+    message = ("Job entrypoint command failed with exit code 1, last available logs (truncated to 20,000 chars):\n"
+               "Running entrypoint for job x: python -m evalray.cli.main run job.yaml --address auto\n"
+               "error: model 'm': cannot reach http://127.0.0.1:9/v1/models (Connection refused)\n")
+    assert jobs.failure_summary(message) == ("Job entrypoint command failed with exit code 1 "
+                                             "(model 'm': cannot reach http://127.0.0.1:9/v1/models (Connection refused))")
+    assert jobs.failure_summary("Job was intentionally stopped.") == "Job was intentionally stopped."
+    assert jobs.failure_summary(None) == "see the logs above"
+
+
+def test_jobs_commands_fail_in_one_line_without_a_cluster() -> None:
+    address = f"http://127.0.0.1:{_free_port()}"
+    done = subprocess.run([sys.executable, "-m", "evalray.cli.main", "jobs", "list", "--address", address],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1 and len(done.stderr.strip().splitlines()) == 1
+    assert done.stderr.startswith(f"error: cannot reach the Ray dashboard at {address}")
