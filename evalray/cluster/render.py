@@ -19,7 +19,6 @@ from pydantic import BaseModel, Field
 
 from evalray import __version__
 from evalray.errors import ConfigError
-from evalray.job.spec import JobSpec
 
 RAY_VERSION = "2.60.0"
 JOB_MOUNT = "/home/ray/evalray"
@@ -61,8 +60,15 @@ def dns_name(text: str, limit: int = 40) -> str:
     return name or "evalray"
 
 
-def worker_groups(job: JobSpec, opts: RenderOptions) -> list[WorkerGroup]:
-    """Group the model actors by accelerator type and size a worker group for each."""
+def worker_groups(job: Any, opts: RenderOptions) -> list[WorkerGroup]:
+    """Group the model actors by accelerator type and size a worker group for each (perf jobs: the load
+    generator fleet)."""
+    fleet = getattr(job, "fleet", None)
+    if fleet is not None:
+        cpus = fleet.workers * fleet.cpus_per_worker
+        workers = opts.workers or max(1, math.ceil(cpus / opts.cpus_per_worker))
+        memory = opts.memory_per_worker or f"{2 * opts.cpus_per_worker}Gi"
+        return [WorkerGroup(name="loadgen", replicas=workers, cpus=opts.cpus_per_worker, memory=memory)]
     by_type: dict[str | None, list[Any]] = {}
     for model in job.models:
         by_type.setdefault(model.resources.accelerator_type, []).append(model)
@@ -107,7 +113,7 @@ def cluster_job_dict(raw: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any
     return job, env or None
 
 
-def render(job: JobSpec, raw: dict[str, Any], opts: RenderOptions) -> tuple[list[dict[str, Any]], list[str]]:
+def render(job: Any, raw: dict[str, Any], opts: RenderOptions) -> tuple[list[dict[str, Any]], list[str]]:
     """The Kubernetes objects (ConfigMap unless inline, RayJob) and warnings for things that will not work remotely."""
     cluster_job, runtime_env = cluster_job_dict(raw)
     job_text = yaml.safe_dump(cluster_job, sort_keys=False)
@@ -139,19 +145,22 @@ def render(job: JobSpec, raw: dict[str, Any], opts: RenderOptions) -> tuple[list
     return objects, render_warnings(job)
 
 
-def render_warnings(job: JobSpec) -> list[str]:
+def render_warnings(job: Any) -> list[str]:
     warnings = []
-    for i, bench in enumerate(job.benchmarks):
+    for i, bench in enumerate(getattr(job, "benchmarks", [])):
         if bench.data_dir and "://" not in bench.data_dir and not bench.data_dir.startswith("builtin:"):
             warnings.append(f"benchmarks.{i}.data_dir '{bench.data_dir}' must exist at that path in the pods "
                             "(bake it into the image or mount a volume)")
+    prompts_dir = getattr(getattr(job, "prompts", None), "data_dir", None)
+    if prompts_dir and "://" not in prompts_dir:
+        warnings.append(f"prompts.data_dir '{prompts_dir}' must exist at that path in the pods")
     if "://" not in job.output or job.output.startswith("file://"):
         warnings.append(f"output '{job.output}' is a path inside the head pod and is deleted with the cluster; "
                         "use s3://... or gs://... to keep the results")
     return warnings
 
 
-def _metadata(name: str, job: JobSpec, opts: RenderOptions) -> dict[str, Any]:
+def _metadata(name: str, job: Any, opts: RenderOptions) -> dict[str, Any]:
     meta: dict[str, Any] = {
         "name": name,
         "labels": {"app.kubernetes.io/name": "evalray", "app.kubernetes.io/version": __version__,

@@ -78,7 +78,8 @@ def stage_job(
     env = dict(env or {})
     working_dir = staging_root / "working_dir"
     working_dir.mkdir(parents=True)
-    uploaded = _stage_data_dirs(cluster_job, job, working_dir) + _stage_model_sources(cluster_job, job, working_dir)
+    uploaded = (_stage_data_dirs(cluster_job, job, working_dir) + _stage_model_sources(cluster_job, job, working_dir)
+                + _stage_perf_prompts(cluster_job, job, working_dir))
     resolved_output = output or job.output.replace("${name}", job.name)
     cluster_job["output"] = cluster_output(resolved_output, submission_id)
     job_file = f"{dns_name(Path(path).stem, 60) or 'job'}.yaml"
@@ -99,7 +100,7 @@ def package_dir() -> str:
 
 def _stage_data_dirs(cluster_job: dict[str, Any], job: JobSpec, working_dir: Path) -> list[str]:
     uploaded = []
-    for i, bench in enumerate(job.benchmarks):
+    for i, bench in enumerate(getattr(job, "benchmarks", [])):
         if not bench.data_dir or not is_local_path(bench.data_dir):
             continue
         source = Path(bench.data_dir).expanduser()
@@ -115,7 +116,7 @@ def _stage_data_dirs(cluster_job: dict[str, Any], job: JobSpec, working_dir: Pat
 def _stage_model_sources(cluster_job: dict[str, Any], job: JobSpec, working_dir: Path) -> list[str]:
     """Replay files and local checkpoints named by ``source`` are uploaded too (hub ids and URLs are not paths)."""
     uploaded = []
-    for i, model in enumerate(job.models):
+    for i, model in enumerate(getattr(job, "models", [])):
         if model.backend not in LOCAL_SOURCE_BACKENDS or not is_local_path(model.source):
             continue
         source = Path(model.source).expanduser()
@@ -134,6 +135,21 @@ def _stage_model_sources(cluster_job: dict[str, Any], job: JobSpec, working_dir:
         cluster_job["models"][i]["source"] = target
         uploaded.append(f"{model.source} -> {target}")
     return uploaded
+
+
+def _stage_perf_prompts(cluster_job: dict[str, Any], job: Any, working_dir: Path) -> list[str]:
+    """A perf job's ``prompts.data_dir`` (benchmark prompts from local data) travels like a benchmark's."""
+    prompts = getattr(job, "prompts", None)
+    data_dir = getattr(prompts, "data_dir", None)
+    if not data_dir or not is_local_path(data_dir):
+        return []
+    source = Path(data_dir).expanduser()
+    if not source.is_dir():
+        raise ConfigError(f"prompts.data_dir: {data_dir} is not a directory")
+    target = f"data/prompts-{dns_name(source.resolve().name, 40)}"
+    shutil.copytree(source, working_dir / target, ignore=shutil.ignore_patterns(*EXCLUDES))
+    cluster_job["prompts"]["data_dir"] = target
+    return [f"{data_dir} -> {target}"]
 
 
 def check_size(directory: Path) -> None:

@@ -81,10 +81,16 @@ def metadata(staged: StagedJob, job_file: str) -> dict[str, str]:
         "evalray.job_file": Path(job_file).name,
         "evalray.version": __version__,
         "evalray.output": staged.output,
-        "evalray.models": ",".join(m.name for m in job.models),
-        "evalray.benchmarks": ",".join(b.name for b in job.benchmarks),
+        "evalray.kind": str(getattr(job, "kind", "eval")),
+        "evalray.models": ",".join(m.name for m in getattr(job, "models", [])) or _perf_target(job),
+        "evalray.benchmarks": ",".join(b.name for b in getattr(job, "benchmarks", [])),
         "evalray.submitted_by": _user(),
     }
+
+
+def _perf_target(job: Any) -> str:
+    target = getattr(job, "target", None)
+    return f"{target.model} @ {target.url}" if target is not None else ""
 
 
 def _user() -> str:

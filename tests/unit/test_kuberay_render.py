@@ -151,3 +151,16 @@ def test_cli_render_prints_a_valid_rayjob(tmp_path: Path) -> None:
     assert group["template"]["spec"]["containers"][0]["image"] == "registry.example/evalray:dev"
     bad = subprocess.run(cmd + ["-S", "models.0.replicas=0"], capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and bad.stderr.startswith("error: ") and len(bad.stderr.strip().splitlines()) == 1
+
+
+@needs_crds
+def test_perf_job_renders_a_load_generator_group() -> None:
+    from evalray.cluster.validate import validate_text
+
+    text = ("kind: perf\nname: load\ntarget: {url: 'http://evalray-llm-serve-svc:8000/v1', model: m}\n"
+            "load: {concurrency: [64], num_requests: 1000}\nfleet: {workers: 16, cpus_per_worker: 0.5}\n"
+            "output: s3://bucket/perf\n")
+    objects, warnings = _render(text)
+    [group] = _groups(objects)
+    assert group["groupName"] == "loadgen" and group["replicas"] == 2 and warnings == []
+    assert validate_text(to_yaml(objects), "perf", CRDS) == []

@@ -183,3 +183,18 @@ def test_jobs_commands_fail_in_one_line_without_a_cluster() -> None:
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 1 and len(done.stderr.strip().splitlines()) == 1
     assert done.stderr.startswith(f"error: cannot reach the Ray dashboard at {address}")
+
+
+def test_perf_jobs_stage_their_prompt_data(tmp_path: Path) -> None:
+    data = tmp_path / "prompts"
+    data.mkdir()
+    (data / "test.jsonl").write_text('{"question": "q", "answer": "#### 1"}\n')
+    job = tmp_path / "perf.yaml"
+    job.write_text("kind: perf\nname: load\ntarget: {url: 'http://10.0.0.9:8000/v1', model: m}\n"
+                   f"prompts: {{dataset: gsm8k, data_dir: {data}}}\nload: {{concurrency: [4], num_requests: 10}}\n")
+    staged = staging.stage_job(job, [], "sid", tmp_path / "stage")
+    copy = yaml.safe_load((staged.working_dir / staged.job_file).read_text())
+    assert copy["prompts"]["data_dir"] == "data/prompts-prompts"
+    assert (staged.working_dir / "data/prompts-prompts/test.jsonl").is_file()
+    meta = submit.metadata(staged, str(job))
+    assert meta["evalray.kind"] == "perf" and meta["evalray.models"] == "m @ http://10.0.0.9:8000/v1"
