@@ -159,6 +159,17 @@ def meets_slos(times: RequestTimes, e2e: np.ndarray, slos: list[Slo]) -> np.ndar
     return good
 
 
+def max_in_flight(table: pa.Table) -> int:
+    """Most requests open at the same moment (sent, not yet ended), from the records of every worker."""
+    if table.num_rows == 0:
+        return 0
+    starts, ends = table["actual_send"].to_numpy(), table["end"].to_numpy()
+    times = np.concatenate([starts, ends])
+    steps = np.concatenate([np.ones(starts.size, dtype=np.int64), -np.ones(ends.size, dtype=np.int64)])
+    order = np.lexsort((steps, times))  # at equal times an end (-1) comes before a start (+1)
+    return int(np.cumsum(steps[order]).max())
+
+
 def compute_metrics(table: pa.Table, slos: list[Slo] | None = None) -> dict[str, Any]:
     """The figures of one run entry of ``perf.json`` (everything except concurrency, rate and workers)."""
     slos = slos or []

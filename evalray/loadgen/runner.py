@@ -13,7 +13,7 @@ from typing import Any
 import pyarrow as pa
 
 from evalray.loadgen.fleet import Fleet, build_setup
-from evalray.loadgen.metrics import Slo, compute_metrics, parse_slos
+from evalray.loadgen.metrics import Slo, compute_metrics, max_in_flight, parse_slos
 from evalray.loadgen.output import print_table, write_outputs
 from evalray.loadgen.prompts import load_prompts
 from evalray.loadgen.schedule import RunPoint, plan_slices, run_points
@@ -65,7 +65,7 @@ def run_point(spec: PerfJobSpec, fleet: Fleet, point: RunPoint, prompts_count: i
     entry: dict[str, Any] = {"concurrency": point.concurrency, "rate": point.rate, "workers": workers}
     entry.update(compute_metrics(table, slos))
     entry["warmup_requests"] = int(sum(table["warmup"].to_pylist())) if table.num_rows else 0
-    entry["max_open_streams"] = int(sum(s.get("max_open_streams", 0) for s in result.summaries))
+    entry["max_open_streams"] = max_in_flight(table)  # from the records: requests open at the same moment
     entry["connections_opened"] = int(sum(s.get("connections", 0) for s in result.summaries))
     entry["worker_nodes"] = result.nodes
     entry["interrupted"] = result.interrupted

@@ -9,7 +9,7 @@ import math
 import pytest
 
 from evalray.errors import ConfigError
-from evalray.loadgen.metrics import compute_metrics, parse_slos
+from evalray.loadgen.metrics import compute_metrics, max_in_flight, parse_slos
 from evalray.loadgen.records import records_to_table, table_to_records
 from evalray.types import RequestRecord
 
@@ -112,3 +112,9 @@ def test_slo_parsing():
         parse_slos("latency_p99=5ms")
     with pytest.raises(ConfigError):
         parse_slos("ttft_p99=fast")
+
+
+def test_most_requests_in_flight_at_once():
+    # intervals [0, .17], [.05, .30], [.1, .11], [.2, .27], [0, 9] (warm-up counts: it was open), [.32, .45]
+    assert max_in_flight(records_to_table(FIXTURE)) == 4  # at t = 0.1: requests 0, 1, 2 and 4
+    assert max_in_flight(records_to_table(FIXTURE[:1] + FIXTURE[5:])) == 1
