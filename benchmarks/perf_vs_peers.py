@@ -255,7 +255,7 @@ def request_count(tool: Tool, concurrency: int, seconds: float) -> int:
 
 
 def max_open_streams(work: Path, targets: list[int]) -> list[dict]:
-    """Hold ``n`` streams open at once against the mock server (each answer takes 60 s). A process here may not
+    """Hold ``n`` streams open at once against the mock server (each answer takes 120 s, ramp-up 20 s). A process here may not
     raise its open-files limit above the hard limit (20,000 on the reference box, no CAP_SYS_RESOURCE), so both sides
     spread over processes: 4 Ray workers on the client and 4 mock-server processes sharing one socket; connections
     come from 8 source addresses (127.0.0.1-8) so ephemeral ports do not run out."""
@@ -265,15 +265,15 @@ def max_open_streams(work: Path, targets: list[int]) -> list[dict]:
     results = []
     for streams in targets:
         processes = max(1, -(-streams // 16384))
-        with mock_server_process("--ttft-ms", "60000", "--output-tokens", "2", "--processes", str(processes),
+        with mock_server_process("--ttft-ms", "120000", "--output-tokens", "2", "--processes", str(processes),
                                  lifetime_s=600) as url:
             out = work / f"streams-{streams}"
             fleet = ["--workers", str(processes), "--cpus-per-worker", "0.25"] if processes > 1 else ["--local"]
             command = [PYTHON, "-m", "evalray.cli.main", "perf", "--url", url, "--model", "mock", "-c", str(streams),
                        "-n", str(streams), "--ramp-up", "20", "--max-tokens", "2", "--input-tokens", "8",
-                       "--timeout", "200", "--source-addresses", "8", *fleet, "--no-html", "--no-progress",
+                       "--timeout", "300", "--source-addresses", "8", *fleet, "--no-html", "--no-progress",
                        "-o", str(out)]
-            measured = measure(command, timeout_s=400)
+            measured = measure(command, timeout_s=600)
         try:
             run = json.loads((out / "perf.json").read_text())["runs"][0]
             results.append({"target": streams, "max_open_streams": run["max_open_streams"], "ok": run["ok"],

@@ -371,21 +371,24 @@ def _serve_in_this_process(spec: MockServerSpec, on_ready: Callable[[str], None]
 
 
 def run_mock_server(spec: MockServerSpec, on_ready: Callable[[str], None] | None = None) -> None:
-    """Run the server on a fresh (uv)loop until interrupted or its lifetime ends. With ``spec.processes > 1`` the
-    listening socket is shared by that many forked processes (each has its own open-files limit and core)."""
+    """Run the server on a fresh (uv)loop until interrupted or its lifetime ends. With ``spec.processes > 1`` that
+    many forked processes listen on the same port (each has its own open-files limit and can use its own core)."""
     if spec.processes <= 1:
         _serve_in_this_process(spec, on_ready, None)
         return
     import signal
 
-    sock = socket.create_server((spec.host, spec.port), backlog=4096)
+    # one SO_REUSEPORT socket per process: the kernel spreads new connections evenly over them
+    sock = socket.create_server((spec.host, spec.port), backlog=4096, reuse_port=True)
+    port = sock.getsockname()[1]
     children = []
     for index in range(spec.processes - 1):
         pid = os.fork()
         if pid == 0:
             try:
+                own = socket.create_server((spec.host, port), backlog=4096, reuse_port=True)
                 child = MockServerSpec(**{**spec.__dict__, "child": True, "seed": spec.seed + index + 1})
-                _serve_in_this_process(child, None, sock)
+                _serve_in_this_process(child, None, own)
             finally:
                 os._exit(0)
         children.append(pid)
