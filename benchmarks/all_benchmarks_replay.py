@@ -10,6 +10,7 @@ Recorded on this machine (2 cores shared with other engineers' jobs, load averag
 full data, 20 benchmarks, 59,676 samples, every checked score exactly 1.0 with n = the MANIFEST counts:
 
     2026-11-23  292.3 s  (204 samples/s)  status completed
+    2026-11-23  279.4 s  (214 samples/s)  --wrong: every checked score exactly 0.0
 
 (HumanEval and MBPP run 664 programs in the sandbox; MATH's 5,500 answers go through math-verify.)
 """
