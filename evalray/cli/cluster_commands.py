@@ -71,12 +71,16 @@ def submit(
     typer.echo(f"job {done.submission_id} SUCCEEDED")
 
 
-def jobs_list(address: Optional[str] = typer.Option(None, "--address", help=ADDRESS_HELP)) -> None:
+def jobs_list(
+    address: Optional[str] = typer.Option(None, "--address", help=ADDRESS_HELP),
+    all_: bool = typer.Option(False, "--all", help="Also show evalray's download helper jobs."),
+) -> None:
     """All jobs of the cluster, oldest first."""
     from evalray.cluster import jobs
+    from evalray.cluster.submit import FETCH_KEY
 
     client = jobs.connect(address)
-    rows = jobs.list_jobs(client)
+    rows = [j for j in jobs.list_jobs(client) if all_ or FETCH_KEY not in (j.metadata or {})]
     typer.echo(f"{'SUBMISSION ID':<48} {'STATUS':<10} {'STARTED':<19} JOB")
     for job in rows:
         name = (job.metadata or {}).get("evalray.job") or (job.entrypoint or "")[:40]

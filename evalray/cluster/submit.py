@@ -25,6 +25,7 @@ from evalray.cluster.render import dns_name
 from evalray.cluster.staging import CLUSTER_HOME, StagedJob, stage_job
 from evalray.errors import EvalrayError
 
+FETCH_KEY = "evalray.fetch"  # marks download helper jobs (hidden from `evalray jobs list` unless --all)
 BEGIN, END, MISSING = "EVALRAY-FETCH-BEGIN", "EVALRAY-FETCH-END", "EVALRAY-FETCH-MISSING"
 FETCH_SCRIPT = f"""
 import base64, io, os, sys, tarfile
@@ -169,25 +170,17 @@ def _download_from_head(client: Any, path: str, destination: Path, timeout_s: fl
     fetch_id = f"evalray-fetch-{uuid.uuid4().hex[:8]}"
     try:
         client.submit_job(entrypoint=fetch_entrypoint(path), submission_id=fetch_id,
-                          metadata={"evalray.fetch": path})
+                          metadata={FETCH_KEY: path})
     except Exception as exc:
         raise EvalrayError(f"cannot start the download job: {jobs.one_line(exc)}") from None
     info = jobs.wait_for(client, fetch_id, timeout_s=timeout_s, poll_s=0.5)
     logs = jobs.job_logs(client, fetch_id)
-    _forget(client, fetch_id)
     if MISSING in logs:
         raise EvalrayError(f"no results at {path} on the head node (did the job write any?)")
     if jobs.status_name(info) != "SUCCEEDED" or BEGIN not in logs or END not in logs:
         raise EvalrayError(f"downloading {path} failed: {info.message or jobs.status_name(info)}")
     extract_archive(logs, destination)
     return destination
-
-
-def _forget(client: Any, submission_id: str) -> None:
-    try:
-        client.delete_job(submission_id)
-    except Exception:  # best effort: an old fetch job in the list is harmless
-        pass
 
 
 def extract_archive(logs: str, destination: Path) -> None:

@@ -243,6 +243,10 @@ def test_submit_quickstart_matches_a_local_run(head: LocalHead, tmp_path: Path) 
     remote = json.loads((download / "result.json").read_text())
     assert remote["status"] == "completed"
     assert (download / "samples" / "tiny" / "gsm8k.parquet").is_file()
+    listed = head.evalray("jobs", "list", "--address", head.address)
+    submission_id = done.stdout.split("submitted: ", 1)[1].split()[0]
+    assert f"{submission_id}" in listed.stdout and "evalray-fetch-" not in listed.stdout, listed.stdout
+    assert "evalray-fetch-" in head.evalray("jobs", "list", "--all", "--address", head.address).stdout
 
     local_out = tmp_path / "local"
     ray_tmp = tempfile.mkdtemp(prefix="erl-", dir="/tmp")  # the embedded Ray of the local run: its own temp dir
