@@ -239,7 +239,7 @@ def test_submit_quickstart_matches_a_local_run(head: LocalHead, tmp_path: Path) 
     download = tmp_path / "download"
     done = head.evalray("submit", str(QUICKSTART), "--address", head.address, "--wait", "--download", str(download))
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    assert f"job evalray-quickstart-" in done.stdout and "SUCCEEDED" in done.stdout
+    assert "job evalray-quickstart-" in done.stdout and "SUCCEEDED" in done.stdout
     remote = json.loads((download / "result.json").read_text())
     assert remote["status"] == "completed"
     assert (download / "samples" / "tiny" / "gsm8k.parquet").is_file()
