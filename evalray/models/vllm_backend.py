@@ -68,7 +68,8 @@ class Encoder:
         gen = self.spec.generation
         max_new = min(request.max_tokens or gen.max_tokens, gen.max_tokens)
         if request.messages:
-            text = self.tokenizer.apply_chat_template(list(request.messages), tokenize=False, add_generation_prompt=True)
+            text = self.tokenizer.apply_chat_template(list(request.messages), tokenize=False,
+                                                      add_generation_prompt=True)
         else:
             text = request.prompt
         ids = self.tokenizer(text, add_special_tokens=False).input_ids
@@ -97,7 +98,8 @@ class Encoder:
                     stop=list(stop), prompt_logprobs=None, detokenize=True, skip_special_tokens=True)
 
 
-def continuation_score(prompt_logprobs: Sequence[Any] | None, token_ids: Sequence[int], cont_len: int) -> tuple[float, bool]:
+def continuation_score(prompt_logprobs: Sequence[Any] | None, token_ids: Sequence[int],
+                       cont_len: int) -> tuple[float, bool]:
     """Summed log-prob of the last ``cont_len`` prompt tokens, and whether each was the top-ranked token."""
     if prompt_logprobs is None or cont_len <= 0:
         raise ValueError("the engine returned no prompt logprobs")

@@ -108,8 +108,8 @@ def test_evalray_serve_usage_errors_are_one_line(tmp_path):
     done = run_cli("serve", timeout=60)
     assert done.returncode == 2 and "give a job file or --model SOURCE" in done.stderr
     job = tmp_path / "job.yaml"
-    job.write_text("name: x\nmodels:\n  - {name: a, source: builtin:tiny-llama}\n  - {name: b, source: builtin:tiny-llama}\n"
-                   "benchmarks:\n  - {name: gsm8k}\n")
+    job.write_text("name: x\nmodels:\n  - {name: a, source: builtin:tiny-llama}\n"
+                   "  - {name: b, source: builtin:tiny-llama}\nbenchmarks:\n  - {name: gsm8k}\n")
     done = run_cli("serve", str(job), timeout=60)
     assert done.returncode == 2 and "has 2 models; choose one with --model-name" in done.stderr
     done = run_cli("serve", str(job), "--model-name", "c", timeout=60)

@@ -71,6 +71,7 @@ def test_vllm_and_hf_agree_through_the_pipeline(two_model_run):
     same = sum(list(vl.loc[uid, "texts"]) == list(hf.loc[uid, "texts"]) for uid in hf.index)
     assert same >= 95, f"only {same}/100 greedy generations equal"
     hf, vl = samples(out, "tiny-hf", "mmlu"), samples(out, "tiny-vllm", "mmlu")
-    worst = max(abs(a - b) for uid in hf.index for a, b in zip(hf.loc[uid, "loglikelihoods"], vl.loc[uid, "loglikelihoods"]))
+    worst = max(abs(a - b) for uid in hf.index
+                for a, b in zip(hf.loc[uid, "loglikelihoods"], vl.loc[uid, "loglikelihoods"]))
     assert worst < 1e-3, f"largest log-likelihood difference {worst}"
     assert list(hf["extracted"]) == list(vl.loc[hf.index, "extracted"])
