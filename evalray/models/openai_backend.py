@@ -5,6 +5,10 @@ retries with exponential backoff on 429, 5xx, timeouts and dropped connections. 
 environment variable named by ``api_key_env`` and is never written anywhere. Log-likelihoods go through
 ``/v1/completions`` with ``echo`` + ``logprobs`` (the continuation's tokens are those whose text offset lies past the
 context), where the server supports it.
+
+:func:`build_stage` runs these actors as the model's Ray Data generate stage with columnar (Arrow) batches: the
+request columns are decoded without pandas, answers are appended as typed columns, and each actor works on a few large
+batches at once, so the per-batch cost of the pipeline stays small next to the HTTP requests.
 """
 
 from __future__ import annotations
@@ -201,6 +205,103 @@ def continuation_logprob(body: dict[str, Any], start: int, end: int) -> tuple[fl
     if count == 0:
         raise BackendError("server echoed no continuation tokens; it may not support echo+logprobs")
     return total, greedy, count
+
+
+# ---- Ray Data generate stage --------------------------------------------------------------------------------------
+# Requests an actor is handed per call: several times its concurrency, so the fixed cost of a Ray Data task (block
+# transfer, batch conversion) is spread over many requests while the semaphore keeps ``concurrency`` in flight.
+STAGE_BATCH_PER_CONCURRENCY = 4
+# Batches one actor works on at once (their requests share the actor's event loop and semaphore): while one batch
+# drains its last requests the next one keeps the connection pool full.
+STAGE_BATCHES_IN_FLIGHT = 3
+REQUEST_COLUMNS = ("kind", "prompt", "messages", "continuations", "stop", "max_tokens", "repeats", "uid")
+
+
+def stage_batch_size(spec: ModelSpec) -> int:
+    return max(spec.batch_size, STAGE_BATCH_PER_CONCURRENCY * spec.concurrency)
+
+
+class OpenAIStage:
+    """One client replica as a Ray Data actor: an Arrow batch of request rows in, the same rows plus the
+    :data:`~evalray.models.base.OUTPUT_COLUMNS` out (a backend failure becomes an error on each row of the batch)."""
+
+    def __init__(self, spec_json: str, secrets: dict[str, str] | None = None) -> None:
+        import ray
+
+        os.environ.update(secrets or {})  # API keys live in this process's memory only
+        self.backend = OpenAIBackend(ModelSpec.model_validate_json(spec_json))
+        context = ray.get_runtime_context()
+        self.actor_id = context.get_actor_id() or f"task-{context.get_task_id()}"
+        self.node_id = context.get_node_id()
+
+    def __call__(self, table):
+        import pyarrow as pa
+
+        from evalray.models.base import request_from_row
+
+        names = [c for c in REQUEST_COLUMNS if c in table.column_names]
+        requests = [request_from_row(row) for row in table.select(names).to_pylist()]
+        generations: list[Generation] = [Generation(error="no answer")] * len(requests)
+        for kind, method in (("generate", self.backend.generate), ("loglikelihood", self.backend.loglikelihood)):
+            indices = [i for i, r in enumerate(requests) if r.kind == kind]
+            if not indices:
+                continue
+            try:
+                answers = method([requests[i] for i in indices])
+            except Exception as exc:  # a backend failure becomes an error on each row, never a lost batch
+                message = " ".join(str(exc).split()) or type(exc).__name__
+                answers = [Generation(error=f"{type(exc).__name__}: {message}"[:500])] * len(indices)
+            for i, answer in zip(indices, answers):
+                generations[i] = answer
+        n = len(generations)
+        columns = {
+            "texts": pa.array([list(g.texts) for g in generations], pa.list_(pa.string())),
+            "loglikelihoods": pa.array([[float(x) for x in g.loglikelihoods] for g in generations],
+                                       pa.list_(pa.float64())),
+            "is_greedy": pa.array([[bool(x) for x in g.is_greedy] for g in generations], pa.list_(pa.bool_())),
+            "error": pa.array([g.error for g in generations], pa.string()),
+            "served_by": pa.array([self.actor_id] * n, pa.string()),
+            "node_id": pa.array([self.node_id] * n, pa.string()),
+        }
+        for name, column in columns.items():
+            if name in table.column_names:
+                table = table.drop_columns([name])
+            table = table.append_column(name, column)
+        return table
+
+    def __del__(self) -> None:  # close the HTTP session when the pool lets the actor go (never wait long)
+        backend = getattr(self, "backend", None)
+        if backend is not None and backend.loop.is_running():
+            try:
+                asyncio.run_coroutine_threadsafe(backend.session.close(), backend.loop).result(timeout=2.0)
+                backend.loop.call_soon_threadsafe(backend.loop.stop)
+            except Exception:
+                pass
+
+
+def build_stage(ds, spec: ModelSpec):
+    """The generate stage of an ``openai`` model: ``replicas`` :class:`OpenAIStage` actors with the model's
+    resources, each answering :data:`STAGE_BATCHES_IN_FLIGHT` Arrow batches of :func:`stage_batch_size` rows at once."""
+    import ray
+
+    from evalray.pipeline.stages import driver_secrets
+
+    resources = spec.resources
+    return ds.map_batches(
+        OpenAIStage,
+        fn_constructor_args=(spec.model_dump_json(), driver_secrets(spec)),
+        # several calls of the UDF really run at once per actor (Ray Data runs one at a time unless told so)
+        compute=ray.data.ActorPoolStrategy(size=spec.replicas, max_tasks_in_flight_per_actor=STAGE_BATCHES_IN_FLIGHT,
+                                           max_concurrent_calls_per_actor=STAGE_BATCHES_IN_FLIGHT,
+                                           enable_true_multi_threading=STAGE_BATCHES_IN_FLIGHT > 1),
+        num_cpus=resources.num_cpus,
+        num_gpus=resources.num_gpus or None,
+        batch_size=stage_batch_size(spec),
+        batch_format="pyarrow",
+        zero_copy_batch=True,
+        memory=int(resources.memory_gb * 1024**3) if resources.memory_gb else None,
+        accelerator_type=resources.accelerator_type,
+    )
 
 
 BACKEND = OpenAIBackend
