@@ -164,3 +164,15 @@ def test_perf_job_renders_a_load_generator_group() -> None:
     [group] = _groups(objects)
     assert group["groupName"] == "loadgen" and group["replicas"] == 2 and warnings == []
     assert validate_text(to_yaml(objects), "perf", CRDS) == []
+
+
+@needs_crds
+@pytest.mark.parametrize("path", sorted((REPO / "cluster" / "jobs").glob("*.yaml")), ids=lambda p: p.name)
+def test_cluster_job_files_load_and_render(path: Path) -> None:
+    """The evalray job files next to the manifests are valid jobs, and render to valid RayJobs."""
+    from evalray.cluster.staging import load_raw
+    from evalray.cluster.validate import validate_text
+
+    raw, job = load_raw(path, [])
+    objects, _ = render(job, raw, RenderOptions())
+    assert validate_text(to_yaml(objects), path.name, CRDS) == []

@@ -198,3 +198,15 @@ def test_perf_jobs_stage_their_prompt_data(tmp_path: Path) -> None:
     assert (staged.working_dir / "data/prompts-prompts/test.jsonl").is_file()
     meta = submit.metadata(staged, str(job))
     assert meta["evalray.kind"] == "perf" and meta["evalray.models"] == "m @ http://10.0.0.9:8000/v1"
+
+
+def test_download_from_a_filesystem_uri(tmp_path: Path) -> None:
+    """Results at a URI are copied with pyarrow (file:// stands in for s3:// and gs:// here)."""
+    source = tmp_path / "bucket" / "run"
+    (source / "samples" / "m").mkdir(parents=True)
+    (source / "result.json").write_text("{}")
+    (source / "samples" / "m" / "b.parquet").write_bytes(b"PAR1")
+    target = submit._download_uri(f"file://{source}", tmp_path / "dl")
+    assert (target / "result.json").read_text() == "{}" and (target / "samples/m/b.parquet").read_bytes() == b"PAR1"
+    with pytest.raises(EvalrayError, match="cannot download"):
+        submit._download_uri(f"file://{tmp_path}/missing", tmp_path / "dl2")
