@@ -343,8 +343,12 @@ def main() -> None:
         nginx.wait(timeout=10)
     streams = max_open_streams(work, [int(s) for s in args.streams.split(",") if s]) if args.streams else []
     if args.only_streams and (RESULTS / "perf_vs_peers.json").exists():
-        entries = json.loads((RESULTS / "perf_vs_peers.json").read_text())["runs"]
+        previous = json.loads((RESULTS / "perf_vs_peers.json").read_text())
+        entries = previous["runs"]
         concurrencies = sorted({e["concurrency"] for e in entries})
+        measured_now = {s["target"] for s in streams}
+        streams = sorted([s for s in previous.get("open_streams", []) if s["target"] not in measured_now] + streams,
+                         key=lambda s: s["target"])
     lines = ratio_table(entries, concurrencies)
     print("\n".join(lines))
     stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())

@@ -15,7 +15,6 @@ import resource
 import socket
 import threading
 import time
-from concurrent.futures import Future
 from dataclasses import dataclass
 from time import perf_counter
 
@@ -80,6 +79,8 @@ class LoadEngine:
         self.setup = setup
         self.work = work
         self.rows: list[tuple] = []
+        self.outbox: list[tuple] = []
+        self.outbox_lock = threading.Lock()
         self.loop: asyncio.AbstractEventLoop | None = None
         self.clock_zero = 0.0
         self.idle: list[HttpConnection] = []
@@ -118,23 +119,24 @@ class LoadEngine:
             self.loop.call_soon_threadsafe(self._stop)
 
     def drain(self) -> pa.Table:
-        """Swap out the finished records (safe from any thread) and return them as a table."""
+        """The records finished so far, as a table; safe from any thread and never blocks on the loop: rows move to
+        the outbox on the loop thread (scheduled here, picked up by the next drain) or directly once the loop ended."""
         loop = self.loop
-        if loop is None or loop.is_closed() or not loop.is_running():
-            rows, self.rows = self.rows, []
-            return rows_to_table(rows, self.work.worker)
-        future: Future[list[tuple]] = Future()
-
-        def swap() -> None:
-            rows, self.rows = self.rows, []
-            future.set_result(rows)
-
-        try:
-            loop.call_soon_threadsafe(swap)
-            rows = future.result(timeout=10)
-        except RuntimeError:  # the loop closed meanwhile
-            rows, self.rows = self.rows, []
+        if loop is not None and not loop.is_closed() and loop.is_running():
+            try:
+                loop.call_soon_threadsafe(self._to_outbox)
+            except RuntimeError:  # closed meanwhile
+                pass
+        else:
+            self._to_outbox()
+        with self.outbox_lock:
+            rows, self.outbox = self.outbox, []
         return rows_to_table(rows, self.work.worker)
+
+    def _to_outbox(self) -> None:
+        rows, self.rows = self.rows, []
+        with self.outbox_lock:
+            self.outbox.extend(rows)
 
     # ---- the loop ------------------------------------------------------------------------------------------------
     async def _main(self, start_wall: float) -> dict[str, float]:
