@@ -71,7 +71,8 @@ def init_ray(job: JobSpec, address: str | None) -> bool:
         ray.init(address=address, **kwargs)
     else:
         os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")  # keep the embedded Ray on 127.0.0.1
-        ray.init(num_cpus=job.ray.num_cpus, include_dashboard=False, **kwargs)
+        # address="local": always a fresh embedded Ray, even when a `ray start` cluster runs on this machine
+        ray.init(address="local", num_cpus=job.ray.num_cpus, include_dashboard=False, **kwargs)
     return True
 
 
