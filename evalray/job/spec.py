@@ -140,7 +140,9 @@ class BenchmarkSpec(StrictModel):
 
 class RaySpec(StrictModel):
     address: str | None = Field(
-        None, description="null: start an embedded local Ray; 'auto': a running `ray start` cluster; or ray://HOST:PORT."
+        None,
+        description="null: an embedded local Ray (or $RAY_ADDRESS when set); 'auto': a running `ray start` cluster; "
+        "or ray://HOST:PORT.",
     )
     namespace: str | None = Field(None, description="Ray namespace for the job's actors.")
     num_cpus: int | None = Field(None, ge=1, description="CPUs of the embedded local Ray (default: all).")

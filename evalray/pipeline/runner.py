@@ -65,7 +65,7 @@ def init_ray(job: JobSpec, address: str | None) -> bool:
 
     if ray.is_initialized():
         return False
-    address = address or job.ray.address
+    address = address or job.ray.address or os.environ.get("RAY_ADDRESS")  # set for Ray Jobs entrypoints
     kwargs: dict[str, Any] = dict(namespace=job.ray.namespace, runtime_env=job.runtime_env, logging_level="WARNING")
     if address:
         ray.init(address=address, **kwargs)
