@@ -3,7 +3,7 @@ and time per output token; prints measured minus injected TTFT/TPOT at p50/p99 a
 
     python benchmarks/perf_accuracy.py [--rate 1000] [--seconds 10] [--ttft-ms 50] [--tpot-ms 5] [--workers 0]
 
-``--workers 0`` runs one in-process worker; N > 0 uses N Ray actors. Writes benchmarks/results/perf_accuracy.{json,md}.
+``--workers 0`` runs one in-process worker; N > 0 uses N Ray actors. Writes benchmarks/results/perf_accuracy_<rate>rps.{json,md}.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -32,11 +33,13 @@ def main() -> None:
     parser.add_argument("--tpot-ms", type=float, default=5.0)
     parser.add_argument("--tokens", type=int, default=16)
     parser.add_argument("--workers", type=int, default=0)
+    parser.add_argument("--server-processes", type=int, default=2)
     args = parser.parse_args()
     requests = int(args.rate * args.seconds)
-    out = RESULTS / "perf_accuracy_run"
+    out = Path(tempfile.mkdtemp(prefix="evalray-perf-accuracy-"))
     fleet = ["--local"] if args.workers == 0 else ["--workers", str(args.workers)]
-    with mock_server_process("--ttft-ms", str(args.ttft_ms), "--tpot-ms", str(args.tpot_ms)) as url:
+    server = ("--ttft-ms", str(args.ttft_ms), "--tpot-ms", str(args.tpot_ms), "--processes", str(args.server_processes))
+    with mock_server_process(*server) as url:
         command = [sys.executable, "-m", "evalray.cli.main", "perf", "--url", url, "--model", "mock",
                    "--rate", str(args.rate), "-n", str(requests), "--warmup", str(int(args.rate)),
                    "--max-tokens", str(args.tokens), "--input-tokens", "32", "--no-html", "--no-progress",
@@ -51,7 +54,8 @@ def main() -> None:
     summary = {"created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "rate": args.rate,
                "achieved_rate": run["achieved_rate"], "request_throughput": run["request_throughput"],
                "requests": run["requests"], "ok": run["ok"], "errors": run["errors"], "queue_ms": run["queue_ms"],
-               "workers": args.workers, "load_avg": os.getloadavg(), "rows": rows}
+               "workers": args.workers, "server_processes": args.server_processes, "load_avg": os.getloadavg(),
+               "rows": rows}
     lines = [f"# perf accuracy at {args.rate:g} req/s ({summary['created']})", "",
              f"achieved rate {run['achieved_rate']:.1f} req/s ({100 * (run['achieved_rate'] / args.rate - 1):+.2f}%), "
              f"{run['ok']}/{run['requests']} ok, queue p99 {run['queue_ms']['p99']} ms, "
@@ -60,8 +64,9 @@ def main() -> None:
     lines += [f"| {r['metric']} | {r['injected_ms']} | {r['measured_ms']} | {r['error_ms']:+.3f} |" for r in rows]
     print("\n".join(lines))
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "perf_accuracy.json").write_text(json.dumps(summary, indent=2) + "\n")
-    (RESULTS / "perf_accuracy.md").write_text("\n".join(lines) + "\n")
+    stem = f"perf_accuracy_{args.rate:g}rps"
+    (RESULTS / f"{stem}.json").write_text(json.dumps(summary, indent=2) + "\n")
+    (RESULTS / f"{stem}.md").write_text("\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":
