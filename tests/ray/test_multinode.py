@@ -43,10 +43,18 @@ output: %(output)s
 """
 
 
+_HANDED_OUT: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A free port, never the same one twice in this process (the OS may hand a just-closed port out again)."""
+    while True:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        if port not in _HANDED_OUT:
+            _HANDED_OUT.add(port)
+            return port
 
 
 def node_args(num_cpus: int) -> dict[str, Any]:
@@ -67,9 +75,11 @@ def cluster() -> Iterator[Any]:
     os.environ.pop("RAY_ADDRESS", None)
     nodes = None
     try:
+        dashboard_port = free_port()  # the State API (which node ran each scoring task) needs the dashboard
         nodes = Cluster(initialize_head=True, head_node_args={
-            **node_args(NODE_CPUS), "gcs_server_port": free_port(), "include_dashboard": False,
-            "ray_client_server_port": free_port()})
+            **node_args(NODE_CPUS), "gcs_server_port": free_port(), "include_dashboard": True,
+            "dashboard_host": "127.0.0.1", "dashboard_port": dashboard_port, "ray_client_server_port": free_port()})
+        nodes.dashboard_url = f"http://127.0.0.1:{dashboard_port}"
         nodes.add_node(**node_args(NODE_CPUS))
         nodes.wait_for_nodes()
         yield nodes
@@ -127,6 +137,16 @@ def test_both_nodes_serve_samples(cluster: Any, tmp_path: Path) -> None:
     assert set(served.index) == node_ids, f"samples served by {served.to_dict()}, nodes {node_ids}"
     assert frame["served_by"].nunique() == 2
     assert served.min() > 0
+    scored_on = scoring_nodes(cluster)
+    assert scored_on == node_ids, f"scoring tasks ran on {scored_on}, nodes {node_ids}"
+
+
+def scoring_nodes(cluster: Any) -> set[str]:
+    """Nodes that ran the job's scoring tasks, from the State API."""
+    from ray.util.state import list_tasks
+
+    tasks = list_tasks(address=cluster.dashboard_url, detail=True, limit=10000, raise_on_missing_output=False)
+    return {t.node_id for t in tasks if "score_batch" in (t.name or "") and t.node_id}
 
 
 def actors_on(cluster: Any, node_id: str) -> int:

@@ -27,10 +27,18 @@ BIN = Path(sys.executable).parent
 EVALRAY = [sys.executable, "-m", "evalray.cli.main"]
 
 
+_HANDED_OUT: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A free port, never the same one twice in this process (the OS may hand a just-closed port out again)."""
+    while True:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        if port not in _HANDED_OUT:
+            _HANDED_OUT.add(port)
+            return port
 
 
 def _processes() -> dict[int, tuple[int, str]]:
