@@ -7,7 +7,13 @@ from typing import Any, Optional
 
 import typer
 
-from evalray.errors import ConfigError
+from evalray.errors import ConfigError, EvalrayError
+
+
+class PerfInterrupted(EvalrayError):
+    """Ctrl-C during a perf run: the partial results were written (exit code 130, like an interrupted shell)."""
+
+    exit_code = 130
 
 
 def _numbers(text: str | None, kind: type, flag: str) -> list[Any] | None:
@@ -102,7 +108,7 @@ def perf(
     out = run_perf_job(spec, address)
     typer.echo(f"wrote {out / 'perf.json'}")
     if json.loads((out / "perf.json").read_text(encoding="utf-8")).get("interrupted"):
-        raise typer.Exit(130)  # partial results were written
+        raise PerfInterrupted(f"interrupted: partial results in {out / 'perf.json'}")
 
 
 def mock_server(

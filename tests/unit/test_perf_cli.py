@@ -158,3 +158,28 @@ def test_slo_search_finds_the_knee(tmp_path):
     assert search["probes"] == len(perf["runs"]) >= 4
     verdicts = {r["rate"]: r["slo"]["met"] for r in perf["runs"]}
     assert verdicts[search["best_rate"]] is True and verdicts[search["first_failing_rate"]] is False
+
+
+def test_ctrl_c_stops_cleanly_with_partial_results(tmp_path):
+    import signal
+    import time
+
+    out = tmp_path / "interrupted"
+    with mock_server_process("--ttft-ms", "100") as url:
+        process = subprocess.Popen([sys.executable, "-m", "evalray.cli.main", "perf", "--url", url, "--model", "mock",
+                                    "-c", "4", "-n", "100000", "--max-tokens", "2", "--local", "--no-html",
+                                    "--no-progress", "-o", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                   text=True)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not (out / "perf.json").exists():
+            time.sleep(1.0)
+            if time.monotonic() > deadline - 55:  # about 5 s of load
+                process.send_signal(signal.SIGINT)
+                break
+        _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    perf = json.loads((out / "perf.json").read_text())
+    run = perf["runs"][0]
+    assert perf["interrupted"] is True and run["interrupted"] is True
+    assert 0 < run["ok"] < 100000 and run["errors"] == {}  # cancelled requests are not errors
+    assert pq.read_table(out / "records.parquet").num_rows >= run["requests"]
