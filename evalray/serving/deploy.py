@@ -22,6 +22,9 @@ from evalray.errors import BackendError, ConfigError
 from evalray.job.spec import ModelSpec
 
 
+INGRESS_CPUS = 0.1
+
+
 @dataclass(frozen=True)
 class Deployment:
     app_name: str
@@ -129,7 +132,9 @@ def build_llm_app(spec: ModelSpec, model_id: str):
         config["accelerator_type"] = spec.resources.accelerator_type
     if spec.resources.num_gpus <= 0:  # CPU engines: a CPU bundle instead of the default GPU one
         config["placement_group_config"] = {"bundles": [{"CPU": spec.resources.num_cpus}]}
-    return build_openai_app({"llm_configs": [LLMConfig(**config)]})
+    # the OpenAI router in front of the engines is light: a fraction of a CPU, not the default one
+    ingress = {"ray_actor_options": {"num_cpus": INGRESS_CPUS}}
+    return build_openai_app({"llm_configs": [LLMConfig(**config)], "ingress_deployment_config": ingress})
 
 
 def wait_healthy(deployment: Deployment, timeout_s: float) -> None:
