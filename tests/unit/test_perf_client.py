@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
+import threading
 import time
 
 import numpy as np
@@ -98,9 +100,27 @@ def _timing_run() -> dict:
     rate, count = 50.0, 200
     work = WorkerSlice(worker=0, first_id=0, stride=1, count=count, warmup_count=20,
                        intended=np.arange(count) / rate)
-    with mock_server_process("--ttft-ms", "40", "--tpot-ms", "5", nice=-5) as url:
+    with mock_server_process("--ttft-ms", "40", "--tpot-ms", "5", nice=-10) as url, _high_priority():
         table, _ = _run(url, work, max_tokens=10)
     return compute_metrics(table)
+
+
+@contextlib.contextmanager
+def _high_priority():
+    """Raise this thread's scheduling priority (where allowed) while it measures: the CPU is shared with other jobs."""
+    thread = threading.get_native_id()
+    before = os.getpriority(os.PRIO_PROCESS, thread)
+    try:
+        os.setpriority(os.PRIO_PROCESS, thread, -10)
+    except OSError:
+        pass
+    try:
+        yield
+    finally:
+        try:
+            os.setpriority(os.PRIO_PROCESS, thread, before)
+        except OSError:
+            pass
 
 
 def _timing_misses(figures: dict) -> list[str]:
