@@ -144,3 +144,17 @@ def test_combine_orders_parts_and_keeps_errors():
     assert combine("generate", 3, parts[:1]).texts == ["b", "b", "b"]
     parts[0]["error"] = "EngineError: boom"
     assert combine("generate", 1, parts).error == "EngineError: boom"
+
+
+def test_engine_errors_become_row_errors():
+    from evalray.models import vllm_backend as vb
+
+    base = {vb.KEY: "k", vb.PART: 0, vb.PARTS: 1, vb.KIND: "loglikelihood", vb.ROW: b"x", vb.CONT_LEN: 1,
+            vb.PRE_ERROR: ""}
+    failed = vb._decode({**base, vb.ERROR_COLUMN: "ValueError: prompt too long"})
+    assert failed["error"] == "ValueError: prompt too long" and failed[vb.KEY] == "k"
+    missing = vb._decode({**base, vb.ERROR_COLUMN: "", "prompt_token_ids": [1, 2], "prompt_logprobs": None})
+    assert "no prompt logprobs" in missing["error"]
+    ok = vb._decode({**base, vb.ERROR_COLUMN: "", "prompt_token_ids": [1, 2],
+                     "prompt_logprobs": [None, {2: {"logprob": -0.25, "rank": 1}}]})
+    assert ok["error"] == "" and ok["loglikelihood"] == -0.25 and ok["greedy"] is True
