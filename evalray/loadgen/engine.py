@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import functools
 import gc
 import resource
 import socket
@@ -330,7 +331,8 @@ class LoadEngine:
         self._check_done()
 
 
-def _client_tls() -> "ssl.SSLContext":
+@functools.lru_cache(maxsize=1)
+def _client_tls():  # -> ssl.SSLContext, made once per process
     import ssl
 
     return ssl.create_default_context()

@@ -3,7 +3,6 @@ that hands each worker its slice and a common start time, collects record batche
 
 from __future__ import annotations
 
-import ssl
 import sys
 import time
 from dataclasses import dataclass, field

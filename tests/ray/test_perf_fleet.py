@@ -23,6 +23,8 @@ from evalray.loadgen.testing import mock_server_process  # noqa: E402
 
 @pytest.fixture(scope="module")
 def two_node_cluster():
+    if ray.is_initialized():  # another test's local Ray
+        ray.shutdown()
     cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False})
     cluster.add_node(num_cpus=1)
     cluster.wait_for_nodes()
