@@ -45,7 +45,9 @@ def submit(
     from evalray.cluster.submit import SubmitRequest, download as download_results, submit as submit_job, wait as wait_job
 
     if download is not None and not wait:
-        raise EvalrayError("--download needs --wait")
+        from evalray.errors import ConfigError
+
+        raise ConfigError("--download needs --wait")
     request = SubmitRequest(job_file, set_ or [], address, submission_id, output, not no_package, entrypoint_num_cpus)
     done = submit_job(request)
     client = done.client
@@ -57,7 +59,11 @@ def submit(
     if not wait:
         typer.echo(f"follow with: evalray jobs logs {done.submission_id} --follow")
         return
-    info = wait_job(client, done.submission_id, lambda chunk: typer.echo(chunk, nl=False))
+    try:
+        info = wait_job(client, done.submission_id, lambda chunk: typer.echo(chunk, nl=False))
+    except KeyboardInterrupt:
+        typer.echo(f"\nthe job keeps running; stop it with: evalray jobs stop {done.submission_id}", err=True)
+        raise
     status = jobs.status_name(info)
     if download is not None and status == "SUCCEEDED":
         typer.echo(f"downloaded: {download_results(client, done.output, download)}")
