@@ -73,5 +73,6 @@ def test_vllm_and_hf_agree_through_the_pipeline(two_model_run):
     hf, vl = samples(out, "tiny-hf", "mmlu"), samples(out, "tiny-vllm", "mmlu")
     worst = max(abs(a - b) for uid in hf.index
                 for a, b in zip(hf.loc[uid, "loglikelihoods"], vl.loc[uid, "loglikelihoods"]))
+    print(f"\nvllm vs hf through run_job: {same}/100 greedy GSM8K texts equal, max |dLL| {worst:.2e} on 100 MMLU")
     assert worst < 1e-3, f"largest log-likelihood difference {worst}"
     assert list(hf["extracted"]) == list(vl.loc[hf.index, "extracted"])
