@@ -20,6 +20,7 @@ def register(app: typer.Typer) -> None:
     jobs_app.command("status")(jobs_status)
     jobs_app.command("logs")(jobs_logs)
     jobs_app.command("stop")(jobs_stop)
+    jobs_app.command("download")(jobs_download)
     app.add_typer(jobs_app, name="jobs")
     kuberay_app = typer.Typer(help="KubeRay manifests: render a RayJob for a job file, validate manifests offline.",
                               no_args_is_help=True)
@@ -149,6 +150,25 @@ def jobs_stop(
         typer.echo(f"{submission_id} {jobs.status_name(info)}")
     else:
         typer.echo(f"stop requested: {submission_id}")
+
+
+def jobs_download(
+    submission_id: str = typer.Argument(..., help="Submission id of an evalray job."),
+    directory: Path = typer.Argument(..., help="Where to put the results."),
+    address: Optional[str] = typer.Option(None, "--address", help=ADDRESS_HELP),
+) -> None:
+    """Copy the results of a finished `evalray submit` job to DIRECTORY."""
+    from evalray.cluster import jobs
+    from evalray.cluster.submit import download as download_results
+
+    client = jobs.connect(address)
+    info = jobs.job_info(client, submission_id)
+    output = (info.metadata or {}).get("evalray.output")
+    if not output:
+        raise EvalrayError(f"job '{submission_id}' was not submitted by evalray submit (no evalray.output metadata)")
+    if jobs.status_name(info) not in jobs.TERMINAL:
+        raise EvalrayError(f"job '{submission_id}' is still {jobs.status_name(info)}; download it when it has ended")
+    typer.echo(f"downloaded: {download_results(client, output, directory)}")
 
 
 def kuberay_render(

@@ -255,6 +255,9 @@ def test_submit_quickstart_matches_a_local_run(head: LocalHead, tmp_path: Path) 
     submission_id = done.stdout.split("submitted: ", 1)[1].split()[0]
     assert f"{submission_id}" in listed.stdout and "evalray-fetch-" not in listed.stdout, listed.stdout
     assert "evalray-fetch-" in head.evalray("jobs", "list", "--all", "--address", head.address).stdout
+    again = head.evalray("jobs", "download", submission_id, str(tmp_path / "again"), "--address", head.address)
+    assert again.returncode == 0, again.stderr
+    assert json.loads((tmp_path / "again" / "result.json").read_text()) == remote
 
     local_out = tmp_path / "local"
     ray_tmp = tempfile.mkdtemp(prefix="erl-", dir="/tmp")  # the embedded Ray of the local run: its own temp dir
