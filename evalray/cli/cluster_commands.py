@@ -15,7 +15,7 @@ ADDRESS_HELP = "Ray dashboard address, e.g. http://HEAD:8265 (default: $RAY_ADDR
 
 def register(app: typer.Typer) -> None:
     app.command("submit")(submit)
-    jobs_app = typer.Typer(help="Ray jobs on a cluster: list, status, logs, stop.", no_args_is_help=True)
+    jobs_app = typer.Typer(help="Ray jobs on a cluster: list, status, logs, stop, download.", no_args_is_help=True)
     jobs_app.command("list")(jobs_list)
     jobs_app.command("status")(jobs_status)
     jobs_app.command("logs")(jobs_logs)
