@@ -52,7 +52,7 @@ def main() -> None:
     from evalray.errors import EvalrayError
 
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)  # a typer.Exit(code) inside a command comes back as the return value
     except EvalrayError as exc:
         typer.echo(f"error: {exc}", err=True)
         sys.exit(exc.exit_code)
@@ -74,6 +74,7 @@ def main() -> None:
             sys.exit(130)
         typer.echo(f"error: {type(exc).__name__}: {exc}", err=True)
         sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":
