@@ -44,6 +44,7 @@ sys.path.insert(0, str(ROOT))
 from benchmarks.eval_peers import evalscope_data, lmeval_tasks  # noqa: E402
 
 TOOLS = ("evalray", "evalscope", "lm-eval")
+BASELINE = "evalray-before"  # evalray from another source tree (--baseline-src), for before/after numbers
 PEERS = ("evalscope", "lm-eval")
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
@@ -205,7 +206,8 @@ def evalscope_command(args, benchmark: str, url: str, work: Path, limit: int | N
     return command, out
 
 
-COMMANDS = {"evalray": evalray_command, "lm-eval": lmeval_command, "evalscope": evalscope_command}
+COMMANDS = {"evalray": evalray_command, BASELINE: evalray_command, "lm-eval": lmeval_command,
+            "evalscope": evalscope_command}
 
 
 def peer_missing(tool: str, args) -> str | None:
@@ -218,7 +220,7 @@ def peer_missing(tool: str, args) -> str | None:
 def count_samples(tool: str, out: Path) -> tuple[int | None, int | None]:
     """(samples the tool reports as evaluated, errors) from its own output files."""
     try:
-        if tool == "evalray":
+        if tool in ("evalray", BASELINE):
             result = json.loads((out / "result.json").read_text())
             return sum(c["samples"] for c in result["counts"]), sum(c["errors"] for c in result["counts"])
         if tool == "lm-eval":
@@ -248,9 +250,11 @@ def run_one(args, tool: str, benchmark: str, url: str, server: subprocess.Popen,
     missing = peer_missing(tool, args)
     if missing:
         return {**row, "status": missing}
-    command, out = COMMANDS[tool](args, benchmark, url, work, limit, tag)
+    command, out = COMMANDS[tool](args, benchmark, url, work, limit, f"{tag}-{tool}")
     shutil.rmtree(out, ignore_errors=True)
     env = peer_env(args, work) if tool in PEERS else dict(os.environ, PYTHONUNBUFFERED="1")
+    if tool == BASELINE:  # the driver and every Ray worker import evalray from the baseline tree first
+        env["PYTHONPATH"] = f"{args.baseline_src}:{env.get('PYTHONPATH', '')}".rstrip(":")
     log = work / f"{tool}-{benchmark}-{tag}.log"
     row["load_before"] = round(load_average(), 2)
     server_cpu = TreeCPU(server.pid).start(baseline=True)
@@ -278,8 +282,8 @@ def run_one(args, tool: str, benchmark: str, url: str, server: subprocess.Popen,
     else:
         row["status"] = "ok"
     row["samples_per_s"] = round(expected / wall, 1)
-    if tool == "evalray":
-        phases_file = work / f"evalray-{benchmark}-{tag}.phases.json"
+    if tool in ("evalray", BASELINE):
+        phases_file = work / f"evalray-{benchmark}-{tag}-{tool}.phases.json"
         try:
             phases = json.loads(phases_file.read_text())["phases"]
             row["phases_s"] = {k: round(v, 2) for k, v in phases.items()}
@@ -314,7 +318,7 @@ def table(rows: list[dict]) -> str:
             continue
         sps = r.get("samples_per_s", "–")
         ratio = f"{r['ratio_vs_best_peer']:.2f}×" if "ratio_vs_best_peer" in r else "–"
-        if r["tool"] == "evalray" and "samples_per_s_excl_ray_start" in r:
+        if r["tool"] in ("evalray", BASELINE) and "samples_per_s_excl_ray_start" in r:
             sps = f"{sps} ({r['samples_per_s_excl_ray_start']} excl. Ray start)"
             if "ratio_excl_ray_start" in r:
                 ratio += f" ({r['ratio_excl_ray_start']:.2f}×)"
@@ -344,7 +348,12 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
     parser.add_argument("--tag", default="", help="suffix of the result files")
     parser.add_argument("--keep", action="store_true", help="keep the work directory (logs, outputs)")
+    parser.add_argument("--baseline-src", type=Path, default=None,
+                        help=f"a directory holding another 'evalray' package (e.g. an older commit's): adds a "
+                             f"'{BASELINE}' row run with it first on PYTHONPATH")
     args = parser.parse_args()
+    if args.baseline_src:
+        args.tools = [BASELINE] + [t for t in args.tools if t != BASELINE]
     args.data = args.data.resolve()
 
     work = Path(tempfile.mkdtemp(prefix="evalray-evalbench-"))

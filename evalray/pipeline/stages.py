@@ -14,7 +14,7 @@ from evalray.job.spec import BenchmarkSpec, JobSpec, ModelSpec
 from evalray.models.base import generation_columns, generation_from_row, request_from_row, request_to_columns
 from evalray.types import Generation, sample_from_row, sample_to_row
 
-SCORE_NUM_CPUS = 0.25
+SCORE_NUM_CPUS = 1.0  # scoring is CPU-bound Python: one CPU per task (0.25 started a burst of cold workers)
 ACTOR_BATCHES_IN_FLIGHT = 4
 
 
