@@ -14,6 +14,7 @@ SHARED_DATA = (ROOT / ".." / "shared" / "data").resolve()
 
 os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")  # keep Ray on 127.0.0.1 in tests
 os.environ.setdefault("RAY_DEDUP_LOGS", "0")
+os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")  # GiB of KV cache for the CPU build of vLLM in tests
 
 
 def shared_data(name: str) -> Path:

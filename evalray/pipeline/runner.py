@@ -118,26 +118,27 @@ def run_job(job: JobSpec, address: str | None = None, output: str | None = None,
     frames: list[pd.DataFrame] = []
     status, error = "completed", None
     started_ray = False
-    with contextlib.ExitStack() as stack:
-        models = []
-        for model in job.models:
-            module = _module(model)
-            models.append(stack.enter_context(module.driver_context(model)) if hasattr(module, "driver_context") else model)
-        try:
-            started_ray = init_ray(job, address)
-            _configure_ray_data()
+    try:
+        started_ray = init_ray(job, address)
+        _configure_ray_data()
+        # driver contexts (e.g. a Serve deployment) need Ray and are torn down before Ray stops
+        with contextlib.ExitStack() as stack:
+            models = [
+                stack.enter_context(_module(m).driver_context(m)) if hasattr(_module(m), "driver_context") else m
+                for m in job.models
+            ]
             dataset = build_dataset(job, models, {m.name: rows_by_model[m.name] for m in models})
             with _progress(total, progress) as bar:
                 for batch in dataset.iter_batches(batch_format="pandas", batch_size=None):
                     frames.append(batch)
                     bar.update(len(batch))
-        except KeyboardInterrupt:
-            status, error = "failed", "interrupted"
-        except Exception as exc:
-            status, error = "failed", _one_line(exc)
-        finally:
-            if started_ray:
-                ray.shutdown()
+    except KeyboardInterrupt:
+        status, error = "failed", "interrupted"
+    except Exception as exc:
+        status, error = "failed", _one_line(exc)
+    finally:
+        if started_ray:
+            ray.shutdown()
     frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["model", "benchmark", "uid", "error"])
     frame = frame.drop_duplicates(subset=["model", "uid"], keep="last")
     from evalray.benchmarks import registry
