@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -25,15 +26,39 @@ def shared_data(name: str) -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
-def ray_session():
-    """One local Ray for the tests that need it (fractional-CPU actors keep 2 cores from starving)."""
+def start_local_ray():
     import ray
 
     if not ray.is_initialized():
         ray.init(address="local", num_cpus=4, include_dashboard=False, logging_level="WARNING")
-    yield ray
+    return ray
+
+
+@pytest.fixture(scope="session")
+def ray_session():
+    """One local Ray for the tests that need it (fractional-CPU actors keep 2 cores from starving)."""
+    yield start_local_ray()
+    import ray
+
     ray.shutdown()
+
+
+@contextlib.contextmanager
+def without_session_ray():
+    """For tests that bring their own Ray (a multi-node test cluster): the session's local Ray is shut down first
+    and started again afterwards, so later tests still find it."""
+    import ray
+
+    had_ray = ray.is_initialized()
+    if had_ray:
+        ray.shutdown()
+    try:
+        yield
+    finally:
+        if ray.is_initialized():
+            ray.shutdown()
+        if had_ray:
+            start_local_ray()
 
 
 def run_cli(*args: str, timeout: float = 300, env: dict | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:

@@ -2,8 +2,8 @@
 actors of one job land on both nodes and both serve samples; killing the worker node mid-job still gives a complete
 result, with no sample missing or duplicated.
 
-Each node has 2 logical CPUs and each model actor takes 1.5, so exactly one actor fits per node: the placement is
-deterministic, and the 0.5 CPU left on each node runs the fractional scoring tasks.
+Each node has 2 logical CPUs and each model actor takes 1, and the scoring tasks take one CPU each: the second CPU of
+each node runs scoring, so both actors and scorers land on both nodes.
 """
 
 from __future__ import annotations
@@ -22,9 +22,11 @@ from typing import Any, Iterator
 import pandas as pd
 import pytest
 
+from tests.conftest import without_session_ray
+
 REPO = Path(__file__).resolve().parents[2]
 NODE_CPUS = 2
-ACTOR_CPUS = 1.5
+ACTOR_CPUS = 1.0  # leaves one CPU per node for the scoring tasks (one CPU each)
 
 JOB = """
 name: twonode
@@ -67,6 +69,11 @@ def node_args(num_cpus: int) -> dict[str, Any]:
 def cluster() -> Iterator[Any]:
     """Head + one worker node. RAY_TMPDIR keeps their files (and the 'current cluster' address file that
     ``ray.init()`` reads) away from every other Ray on the machine."""
+    with without_session_ray():
+        yield from _cluster()
+
+
+def _cluster() -> Iterator[Any]:
     from ray.cluster_utils import Cluster
 
     saved = {k: os.environ.get(k) for k in ("RAY_TMPDIR", "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "RAY_ADDRESS")}
@@ -159,7 +166,7 @@ def actors_on(cluster: Any, node_id: str) -> int:
 @pytest.mark.slow
 @pytest.mark.timeout(1200)
 def test_killing_the_worker_node_mid_job_loses_nothing(cluster: Any, tmp_path: Path) -> None:
-    job = write_job(tmp_path, tokens=64)  # longer answers: the job is still running when the node dies
+    job = write_job(tmp_path, tokens=256)  # long answers: the job is still running when the node dies
     [worker] = list(cluster.worker_nodes)
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     log = (tmp_path / "driver.log").open("w")
@@ -171,7 +178,7 @@ def test_killing_the_worker_node_mid_job_loses_nothing(cluster: Any, tmp_path: P
             assert driver.poll() is None, f"the job ended before its actor reached the worker: {_tail(tmp_path)}"
             assert time.monotonic() < deadline, "no model actor ever started on the worker node"
             time.sleep(0.5)
-        time.sleep(5)  # let the worker's actor take and answer some batches
+        time.sleep(3)  # let the worker's actor take and answer some batches
         assert driver.poll() is None, "the job finished before the kill: make it longer"
         cluster.remove_node(worker, allow_graceful=False)
         cluster.add_node(**node_args(NODE_CPUS))  # the replacement a KubeRay/autoscaled cluster would bring up

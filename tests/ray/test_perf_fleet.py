@@ -19,19 +19,19 @@ from evalray.loadgen.metrics import compute_metrics, parse_slos  # noqa: E402
 from evalray.loadgen.runner import run_perf_job  # noqa: E402
 from evalray.loadgen.spec import PerfJobSpec  # noqa: E402
 from evalray.loadgen.testing import mock_server_process  # noqa: E402
+from tests.conftest import without_session_ray  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def two_node_cluster():
-    if ray.is_initialized():  # another test's local Ray
+    with without_session_ray():  # another test's local Ray is set aside, then restored
+        cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False})
+        cluster.add_node(num_cpus=1)
+        cluster.wait_for_nodes()
+        ray.init(address=cluster.address, include_dashboard=False)
+        yield cluster
         ray.shutdown()
-    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False})
-    cluster.add_node(num_cpus=1)
-    cluster.wait_for_nodes()
-    ray.init(address=cluster.address, include_dashboard=False)
-    yield cluster
-    ray.shutdown()
-    cluster.shutdown()
+        cluster.shutdown()
 
 
 def test_four_workers_spread_over_two_nodes(two_node_cluster, tmp_path):

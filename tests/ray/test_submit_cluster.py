@@ -92,7 +92,8 @@ class LocalHead:
             "HOME": str(self.home),  # where the cluster-side `${HOME}/evalray-submissions/...` outputs go
             "RAY_USAGE_STATS_ENABLED": "0",
         }
-        for key in ("RAY_ADDRESS", "RAY_API_SERVER_ADDRESS"):
+        # RAY_AUTH_MODE: a ray.init() earlier in this process sets it to "token" in os.environ
+        for key in ("RAY_ADDRESS", "RAY_API_SERVER_ADDRESS", "RAY_AUTH_MODE"):
             self.env.pop(key, None)
         self.command = [
             str(BIN / "ray"), "start", "--head", "--node-ip-address", "127.0.0.1", "--port", str(free_port()),
@@ -148,7 +149,7 @@ class LocalHead:
         shutil.rmtree(self.base, ignore_errors=True)
 
     def evalray(self, *args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
-        env = {k: v for k, v in os.environ.items() if k not in ("RAY_ADDRESS", "RAY_API_SERVER_ADDRESS")}
+        env = {k: v for k, v in os.environ.items() if k not in ("RAY_ADDRESS", "RAY_API_SERVER_ADDRESS", "RAY_AUTH_MODE")}
         return subprocess.run([*EVALRAY, *args], capture_output=True, text=True, timeout=timeout, env=env, cwd=REPO)
 
 
@@ -261,7 +262,7 @@ def test_submit_quickstart_matches_a_local_run(head: LocalHead, tmp_path: Path) 
 
     local_out = tmp_path / "local"
     ray_tmp = tempfile.mkdtemp(prefix="erl-", dir="/tmp")  # the embedded Ray of the local run: its own temp dir
-    env = {k: v for k, v in os.environ.items() if k not in ("RAY_ADDRESS", "RAY_API_SERVER_ADDRESS")}
+    env = {k: v for k, v in os.environ.items() if k not in ("RAY_ADDRESS", "RAY_API_SERVER_ADDRESS", "RAY_AUTH_MODE")}
     env.update(RAY_TMPDIR=ray_tmp, RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER="0")
     try:
         local = subprocess.run([*EVALRAY, "run", str(QUICKSTART), "--output", str(local_out), "--quiet"], env=env,
