@@ -15,7 +15,6 @@ from evalray.models.base import generation_columns, generation_from_row, request
 from evalray.types import Generation, sample_from_row, sample_to_row
 
 SCORE_NUM_CPUS = 1.0  # scoring is CPU-bound Python: one CPU per task (0.25 started a burst of cold workers)
-ACTOR_BATCHES_IN_FLIGHT = 4
 
 
 def request_rows(job: JobSpec, model: ModelSpec) -> list[dict[str, Any]]:
@@ -44,9 +43,10 @@ class GenerateStage:
 
         from evalray.models.registry import backend_class
 
-        _quiet_libraries()
         os.environ.update(secrets or {})  # API keys live in this process's memory only
         spec = ModelSpec.model_validate_json(spec_json)
+        if spec.backend in ("hf", "vllm"):
+            _quiet_libraries()  # imports transformers: only where the backend uses it
         self.backend = backend_class(spec.backend)(spec)
         context = ray.get_runtime_context()
         self.actor_id = context.get_actor_id() or f"task-{context.get_task_id()}"
@@ -84,19 +84,13 @@ def generate_stage(ds, model: ModelSpec):
     if hasattr(module, "build_stage"):
         return module.build_stage(ds, model)
     resources = model.resources
-    # An HTTP client actor answers several batches at once (its requests share one event loop), so one slow request
-    # never holds back the next batch; a model that computes locally takes one batch at a time.
-    in_flight = ACTOR_BATCHES_IN_FLIGHT if model.backend == "openai" else 1
-    batch_size = model.batch_size if model.backend != "openai" else max(model.batch_size, model.concurrency // 2)
-    extra = {"max_concurrency": in_flight} if in_flight > 1 else {}
     return ds.map_batches(
         GenerateStage,
         fn_constructor_args=(model.model_dump_json(), driver_secrets(model)),
-        compute=ray.data.ActorPoolStrategy(size=model.replicas, max_tasks_in_flight_per_actor=max(2, in_flight)),
-        ray_remote_args_fn=(lambda: dict(extra)) if extra else None,
+        compute=ray.data.ActorPoolStrategy(size=model.replicas),
         num_cpus=resources.num_cpus,
         num_gpus=resources.num_gpus or None,
-        batch_size=batch_size,
+        batch_size=model.batch_size,
         batch_format="pandas",
         memory=int(resources.memory_gb * 1024**3) if resources.memory_gb else None,
         accelerator_type=resources.accelerator_type,

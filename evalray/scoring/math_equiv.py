@@ -7,7 +7,14 @@ from __future__ import annotations
 import threading
 from functools import lru_cache
 
-from math_verify import ExprExtractionConfig, LatexExtractionConfig, parse, verify
+
+
+def _math_verify():
+    """math-verify pulls in sympy (about 0.7 s): imported on first use, not by every score worker that loads the
+    benchmark registry."""
+    import math_verify
+
+    return math_verify
 
 
 def _timeout() -> int | None:
@@ -18,7 +25,9 @@ def _timeout() -> int | None:
 @lru_cache(maxsize=8192)
 def _parse_gold(gold: str):
     text = gold if "\\boxed" in gold else f"${gold}$"
-    return parse(text, extraction_config=[LatexExtractionConfig(), ExprExtractionConfig()], parsing_timeout=_timeout())
+    mv = _math_verify()
+    return mv.parse(text, extraction_config=[mv.LatexExtractionConfig(), mv.ExprExtractionConfig()],
+                    parsing_timeout=_timeout())
 
 
 def parse_prediction(text: str):
@@ -28,7 +37,8 @@ def parse_prediction(text: str):
     boxed = last_boxed(text or "")
     if boxed is not None:
         text = f"$\\boxed{{{boxed}}}$"
-    return parse(text or "", extraction_config=[LatexExtractionConfig(boxed_match_priority=0), ExprExtractionConfig()],
+    mv = _math_verify()
+    return mv.parse(text or "", extraction_config=[mv.LatexExtractionConfig(boxed_match_priority=0), mv.ExprExtractionConfig()],
                  parsing_timeout=_timeout())
 
 
@@ -40,7 +50,7 @@ def is_equiv(gold: str, prediction_text: str) -> tuple[bool, str | None]:
         return False, None
     gold_parsed = _parse_gold(gold)
     try:
-        ok = bool(verify(gold_parsed, predicted, timeout_seconds=_timeout()))
+        ok = bool(_math_verify().verify(gold_parsed, predicted, timeout_seconds=_timeout()))
     except Exception:  # pragma: no cover - sympy corner cases
         ok = False
     if not ok and extracted is not None:
