@@ -45,6 +45,24 @@ class Backend(ABC):
         """Release clients, sessions and engines."""
 
 
+def answer_requests(backend: Backend, requests: Sequence[Request]) -> list[Generation]:
+    """One Generation per request, in order: each kind goes to its primitive; a backend failure becomes an error on
+    each of that kind's requests, never a lost batch."""
+    generations = [Generation(error="no answer")] * len(requests)
+    for kind, method in (("generate", backend.generate), ("loglikelihood", backend.loglikelihood)):
+        indices = [i for i, r in enumerate(requests) if r.kind == kind]
+        if not indices:
+            continue
+        try:
+            answers = method([requests[i] for i in indices])
+        except Exception as exc:
+            message = " ".join(str(exc).split()) or type(exc).__name__
+            answers = [Generation(error=f"{type(exc).__name__}: {message}"[:500])] * len(indices)
+        for i, answer in zip(indices, answers):
+            generations[i] = answer
+    return generations
+
+
 def request_to_columns(request: Request) -> dict[str, Any]:
     return {
         "kind": request.kind,

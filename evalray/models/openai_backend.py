@@ -237,22 +237,11 @@ class OpenAIStage:
     def __call__(self, table):
         import pyarrow as pa
 
-        from evalray.models.base import request_from_row
+        from evalray.models.base import answer_requests, request_from_row
 
         names = [c for c in REQUEST_COLUMNS if c in table.column_names]
         requests = [request_from_row(row) for row in table.select(names).to_pylist()]
-        generations: list[Generation] = [Generation(error="no answer")] * len(requests)
-        for kind, method in (("generate", self.backend.generate), ("loglikelihood", self.backend.loglikelihood)):
-            indices = [i for i, r in enumerate(requests) if r.kind == kind]
-            if not indices:
-                continue
-            try:
-                answers = method([requests[i] for i in indices])
-            except Exception as exc:  # a backend failure becomes an error on each row, never a lost batch
-                message = " ".join(str(exc).split()) or type(exc).__name__
-                answers = [Generation(error=f"{type(exc).__name__}: {message}"[:500])] * len(indices)
-            for i, answer in zip(indices, answers):
-                generations[i] = answer
+        generations = answer_requests(self.backend, requests)
         n = len(generations)
         columns = {
             "texts": pa.array([list(g.texts) for g in generations], pa.list_(pa.string())),

@@ -11,8 +11,14 @@ from typing import Any
 import pandas as pd
 
 from evalray.job.spec import BenchmarkSpec, JobSpec, ModelSpec
-from evalray.models.base import generation_columns, generation_from_row, request_from_row, request_to_columns
-from evalray.types import Generation, sample_from_row, sample_to_row
+from evalray.models.base import (
+    answer_requests,
+    generation_columns,
+    generation_from_row,
+    request_from_row,
+    request_to_columns,
+)
+from evalray.types import sample_from_row, sample_to_row
 
 SCORE_NUM_CPUS = 1.0  # scoring is CPU-bound Python: one CPU per task (0.25 started a burst of cold workers)
 
@@ -54,20 +60,8 @@ class GenerateStage:
 
     def __call__(self, batch: pd.DataFrame) -> pd.DataFrame:
         rows = batch.to_dict("records")
-        requests = [request_from_row(row) for row in rows]
-        generations: list[Generation | None] = [None] * len(rows)
-        for kind, method in (("generate", self.backend.generate), ("loglikelihood", self.backend.loglikelihood)):
-            indices = [i for i, r in enumerate(requests) if r.kind == kind]
-            if not indices:
-                continue
-            try:
-                answers = method([requests[i] for i in indices])
-            except Exception as exc:  # a backend failure becomes an error on each row, never a lost batch
-                message = " ".join(str(exc).split()) or type(exc).__name__
-                answers = [Generation(error=f"{type(exc).__name__}: {message}"[:500])] * len(indices)
-            for i, answer in zip(indices, answers):
-                generations[i] = answer
-        columns = [generation_columns(g or Generation(error="no answer"), self.actor_id, self.node_id) for g in generations]
+        generations = answer_requests(self.backend, [request_from_row(row) for row in rows])
+        columns = [generation_columns(g, self.actor_id, self.node_id) for g in generations]
         for name in columns[0] if columns else []:
             batch[name] = [c[name] for c in columns]
         return batch
