@@ -76,9 +76,10 @@ class Generation:
 
 @dataclass
 class Score:
-    """A scored sample: metric name -> value, and the answer the extractor found."""
+    """A scored sample: metric name -> value, and the answer the extractor found. A value may be a list of
+    observations that the aggregate pools across samples (IFEval's instruction-level accuracy)."""
 
-    values: dict[str, float]
+    values: dict[str, float | list[float]]
     extracted: str | None = None
 
 

@@ -43,12 +43,12 @@ class IFEval(Benchmark):
     def score(self, sample: Sample, generation: Generation, mode: str) -> Score:
         result = ifeval_checks.check(int(sample.id), sample.input, sample.metadata["instruction_id_list"],
                                      sample.metadata["kwargs"], generation.text or "")
-        # instruction-level accuracy is the mean over instructions: per sample, the fraction followed (weighted by
-        # the number of instructions it has when the results are micro-averaged as lm-evaluation-harness does)
+        # instruction-level accuracy pools every instruction of every prompt (lm-evaluation-harness): a list of
+        # observations, which the aggregator pools rather than averaging per prompt
         n = len(result.inst_strict) or 1
         return Score(values={
             "prompt_level_strict_acc": float(result.prompt_strict),
-            "inst_level_strict_acc": sum(result.inst_strict) / n,
+            "inst_level_strict_acc": [float(x) for x in result.inst_strict],
             "prompt_level_loose_acc": float(result.prompt_loose),
-            "inst_level_loose_acc": sum(result.inst_loose) / n,
+            "inst_level_loose_acc": [float(x) for x in result.inst_loose],
         }, extracted=f"strict {sum(result.inst_strict)}/{n}, loose {sum(result.inst_loose)}/{n}")

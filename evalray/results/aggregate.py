@@ -39,7 +39,10 @@ def score_rows(frame: pd.DataFrame, model: str, benchmark: str, categories: dict
     rows: list[dict[str, Any]] = []
     distinct = sorted({s for s in subsets if s is not None})
     for metric in metrics:
-        pairs = [(s, v[metric]) for s, v in zip(subsets, parsed) if metric in v]
+        # a metric value is one observation, or a list of observations pooled with everyone else's (e.g. IFEval's
+        # instruction-level accuracy is the mean over all instructions, not over prompts)
+        pairs = [(s, x) for s, v in zip(subsets, parsed) if metric in v
+                 for x in (v[metric] if isinstance(v[metric], list) else [v[metric]])]
         rows.append(_row(model, benchmark, None, metric, [v for _, v in pairs], "overall"))
         if len(distinct) <= 1:
             continue

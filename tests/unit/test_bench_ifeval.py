@@ -22,11 +22,12 @@ def _score(sample, text):
 def test_all_followed_and_none_followed():
     s = _sample(["punctuation:no_comma", "change_case:english_lowercase"], [{}, {}])
     assert _score(s, "all lower case and no commas here") == {
-        "prompt_level_strict_acc": 1.0, "inst_level_strict_acc": 1.0, "prompt_level_loose_acc": 1.0, "inst_level_loose_acc": 1.0}
+        "prompt_level_strict_acc": 1.0, "inst_level_strict_acc": [1.0, 1.0], "prompt_level_loose_acc": 1.0,
+        "inst_level_loose_acc": [1.0, 1.0]}
     partly = _score(s, "Upper Case, with a comma")
-    assert partly["prompt_level_strict_acc"] == 0.0 and partly["inst_level_strict_acc"] == 0.0
+    assert partly["prompt_level_strict_acc"] == 0.0 and partly["inst_level_strict_acc"] == [0.0, 0.0]
     half = _score(s, "lower case, but a comma")
-    assert half["prompt_level_strict_acc"] == 0.0 and half["inst_level_strict_acc"] == 0.5
+    assert half["prompt_level_strict_acc"] == 0.0 and sorted(half["inst_level_strict_acc"]) == [0.0, 1.0]
 
 
 def test_loose_forgives_a_preamble_line_and_asterisks():
@@ -39,7 +40,7 @@ def test_word_and_sentence_counts_work_offline():
     s = _sample(["length_constraints:number_words", "length_constraints:number_sentences"],
                 [{"relation": "at least", "num_words": 20}, {"relation": "less than", "num_sentences": 3}])
     assert _score(s, "word " * 25 + ". Second sentence here.")["prompt_level_strict_acc"] == 1.0
-    assert _score(s, "Too short. Two. Three. Four.")["inst_level_strict_acc"] == 0.0
+    assert _score(s, "Too short. Two. Three. Four.")["inst_level_strict_acc"] == [0.0, 0.0]
 
 
 def test_capital_word_frequency_and_language():

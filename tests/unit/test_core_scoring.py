@@ -88,3 +88,10 @@ def test_errored_samples_are_not_scored():
     frame = pd.DataFrame({"subset": [None, None], "scores": ['{"exact_match": 1.0}', "{}"], "error": [None, "boom"]})
     rows = score_rows(frame, "m", "gsm8k", {})
     assert rows[0]["n"] == 1 and rows[0]["value"] == 1.0
+
+
+def test_list_values_are_pooled_observations():
+    frame = pd.DataFrame({"subset": [None, None], "error": [None, None],
+                          "scores": [json.dumps({"inst": [1.0, 1.0, 1.0]}), json.dumps({"inst": [0.0]})]})
+    row = score_rows(frame, "m", "ifeval", {})[0]
+    assert row["value"] == 0.75 and row["n"] == 4  # pooled over instructions, not (1.0 + 0.0) / 2 over prompts
