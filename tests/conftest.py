@@ -18,6 +18,29 @@ os.environ.setdefault("RAY_DEDUP_LOGS", "0")
 os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")  # GiB of KV cache for the CPU build of vLLM in tests
 
 
+_HANDED_OUT: set[int] = set()
+
+
+def free_port() -> int:
+    """A free port for a test server, never the same twice in this process. It comes from 20000-32000: above the
+    worker ports Ray takes by default (10002-19999) and below the kernel's ephemeral range (32768+), so no client
+    socket or Ray worker can grab it between this check and the server's bind."""
+    import random
+    import socket
+
+    while True:
+        port = random.randrange(20000, 32000)
+        if port in _HANDED_OUT:
+            continue
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _HANDED_OUT.add(port)
+        return port
+
+
 def shared_data(name: str) -> Path:
     """The folder of a benchmark in ../shared/data, or skip the test with a reason."""
     path = SHARED_DATA / name

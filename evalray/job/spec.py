@@ -148,6 +148,12 @@ class RaySpec(StrictModel):
     num_cpus: int | None = Field(None, ge=1, description="CPUs of the embedded local Ray (default: all).")
 
 
+class ScoringSpec(StrictModel):
+    num_cpus: float = Field(
+        1.0, gt=0, description="CPUs reserved by each scoring task (scoring is CPU-bound Python; fractions allowed).")
+    batch_size: int = Field(64, ge=1, description="Samples scored per task.")
+
+
 class JobSpec(StrictModel):
     name: str = Field(..., min_length=1, description="Job name, used in run ids and the default output path.")
     kind: Literal["eval"] = Field("eval", description="Job kind: eval (benchmarks over models).")
@@ -159,6 +165,7 @@ class JobSpec(StrictModel):
     runtime_env: dict[str, Any] | None = Field(
         None, description="Ray runtime_env for the job's workers (pip, env_vars, ...)."
     )
+    scoring: ScoringSpec = Field(default_factory=ScoringSpec, description="The scoring stage's Ray tasks.")
     seed: int = Field(0, description="Seed for few-shot sampling and anything else random.")
 
     @model_validator(mode="after")

@@ -100,7 +100,7 @@ def build_dataset(job: JobSpec, models: list[ModelSpec], rows_by_model: dict[str
         ds = ray.data.from_items(rows, override_num_blocks=min(blocks, len(rows)))
         datasets.append(stages.generate_stage(ds, model))
     dataset = datasets[0].union(*datasets[1:]) if len(datasets) > 1 else datasets[0]
-    return stages.score_stage(dataset)
+    return stages.score_stage(dataset, job.scoring)
 
 
 def run_job(job: JobSpec, address: str | None = None, output: str | None = None, progress: bool = True) -> RunOutcome:

@@ -10,7 +10,7 @@ from typing import Any
 
 import pandas as pd
 
-from evalray.job.spec import BenchmarkSpec, JobSpec, ModelSpec
+from evalray.job.spec import BenchmarkSpec, JobSpec, ModelSpec, ScoringSpec
 from evalray.models.base import (
     answer_requests,
     generation_columns,
@@ -20,7 +20,6 @@ from evalray.models.base import (
 )
 from evalray.types import sample_from_row, sample_to_row
 
-SCORE_NUM_CPUS = 1.0  # scoring is CPU-bound Python: one CPU per task (0.25 started a burst of cold workers)
 
 
 def request_rows(job: JobSpec, model: ModelSpec) -> list[dict[str, Any]]:
@@ -133,8 +132,8 @@ def score_batch(batch: pd.DataFrame) -> pd.DataFrame:
     return batch
 
 
-def score_stage(ds):
-    return ds.map_batches(score_batch, batch_format="pandas", batch_size=64, num_cpus=SCORE_NUM_CPUS)
+def score_stage(ds, scoring: ScoringSpec):
+    return ds.map_batches(score_batch, batch_format="pandas", batch_size=scoring.batch_size, num_cpus=scoring.num_cpus)
 
 
 def _quiet_libraries() -> None:

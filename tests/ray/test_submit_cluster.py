@@ -10,7 +10,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -21,24 +20,16 @@ from typing import Iterator
 
 import pytest
 
+from tests.conftest import free_port
+
 REPO = Path(__file__).resolve().parents[2]
 QUICKSTART = REPO / "configs" / "quickstart.yaml"
 BIN = Path(sys.executable).parent
 EVALRAY = [sys.executable, "-m", "evalray.cli.main"]
 
 
-_HANDED_OUT: set[int] = set()
 
 
-def free_port() -> int:
-    """A free port, never the same one twice in this process (the OS may hand a just-closed port out again)."""
-    while True:
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
-        if port not in _HANDED_OUT:
-            _HANDED_OUT.add(port)
-            return port
 
 
 def _processes() -> dict[int, tuple[int, str]]:
@@ -84,7 +75,8 @@ class LocalHead:
         self.home.mkdir()
         self.dashboard_port = free_port()
         self.address = f"http://127.0.0.1:{self.dashboard_port}"
-        worker_base = 20000 + (os.getpid() * 7 + self.dashboard_port) % 9000  # below the ephemeral range
+        # worker ports: Ray's own default region, away from free_port()'s 20000-32000 and the ephemeral range
+        worker_base = 12000 + (os.getpid() * 7 + self.dashboard_port) % 7000
         self.env = {
             **os.environ,
             "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0",
