@@ -22,6 +22,15 @@ from evalray.errors import BackendError, ConfigError
 from evalray.job.spec import ModelSpec
 
 
+def replica_settings(spec: ModelSpec) -> dict[str, Any]:
+    """Serve deployment options for the replica count: an autoscaling config when one is set, else ``replicas``."""
+    scaling = spec.serving.autoscaling
+    if scaling:
+        return {"autoscaling_config": {"min_replicas": scaling.min_replicas, "max_replicas": scaling.max_replicas,
+                                       "target_ongoing_requests": scaling.target_ongoing_requests}}
+    return {"num_replicas": spec.replicas}
+
+
 INGRESS_CPUS = 0.1
 
 
@@ -113,13 +122,7 @@ def build_llm_app(spec: ModelSpec, model_id: str):
         raise BackendError(f"serving.engine vllm needs Ray Serve LLM and vLLM: {exc}") from None
     from evalray.models.vllm_backend import engine_kwargs
 
-    deployment: dict[str, Any] = {"max_ongoing_requests": spec.serving.max_ongoing_requests}
-    scaling = spec.serving.autoscaling
-    if scaling:
-        deployment["autoscaling_config"] = {"min_replicas": scaling.min_replicas, "max_replicas": scaling.max_replicas,
-                                            "target_ongoing_requests": scaling.target_ongoing_requests}
-    else:
-        deployment["num_replicas"] = spec.replicas
+    deployment: dict[str, Any] = {"max_ongoing_requests": spec.serving.max_ongoing_requests, **replica_settings(spec)}
     kwargs = engine_kwargs(spec)
     kwargs.pop("distributed_executor_backend", None)  # Serve LLM chooses its own executor
     config: dict[str, Any] = dict(

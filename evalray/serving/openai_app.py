@@ -19,6 +19,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from ray import serve
 
 from evalray.job.spec import ModelSpec
+from evalray.serving.deploy import replica_settings
 from evalray.serving.hf_engine import HFEngine, Sampling
 
 api = FastAPI(title="evalray OpenAI-compatible server")
@@ -225,13 +226,8 @@ def build_hf_app(spec: ModelSpec, model_id: str, app_name: str):
         "max_ongoing_requests": spec.serving.max_ongoing_requests,
         "ray_actor_options": _actor_options(spec),
         "health_check_period_s": 5,
+        **replica_settings(spec),
     }
-    scaling = spec.serving.autoscaling
-    if scaling:
-        options["autoscaling_config"] = {"min_replicas": scaling.min_replicas, "max_replicas": scaling.max_replicas,
-                                         "target_ongoing_requests": scaling.target_ongoing_requests}
-    else:
-        options["num_replicas"] = spec.replicas
     return OpenAIServer.options(**options).bind(spec.model_dump_json(), model_id)
 
 
