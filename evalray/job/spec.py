@@ -79,6 +79,11 @@ class ModelSpec(StrictModel):
     )
     dtype: str = Field("auto", description="Weights dtype for hf/vllm: auto, float32, bfloat16 or float16.")
     trust_remote_code: bool = Field(False, description="Allow custom model code from the checkpoint (hf/vllm).")
+    add_bos_token: bool | None = Field(
+        None,
+        description="hf/vllm: prepend the tokenizer's BOS token to every prompt and log-likelihood context; null = "
+        "the tokenizer's own default (as lm-evaluation-harness and vLLM do), true/false force it.",
+    )
     api: Literal["auto", "chat", "completions"] = Field(
         "auto", description="openai: which endpoint to call; auto = chat/completions for chat models, else completions."
     )
