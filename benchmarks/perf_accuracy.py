@@ -20,7 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from evalray.loadgen.testing import mock_server_process  # noqa: E402
+from evalray.testing.process import mock_server_process  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results"
 

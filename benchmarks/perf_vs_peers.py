@@ -259,7 +259,7 @@ def max_open_streams(work: Path, targets: list[int]) -> list[dict]:
     spread over processes: 4 Ray workers on the client and 4 mock-server processes sharing one socket; connections
     come from 8 source addresses (127.0.0.1-8) so ephemeral ports do not run out."""
     sys.path.insert(0, str(ROOT))
-    from evalray.loadgen.testing import mock_server_process
+    from evalray.testing.process import mock_server_process
 
     results = []
     for streams in targets:

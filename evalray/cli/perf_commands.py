@@ -130,7 +130,7 @@ def mock_server(
     processes: int = typer.Option(1, "--processes", help="Serve from this many processes (one shared socket)."),
 ) -> None:
     """An OpenAI-compatible test server with injected latency and errors (for tests and dry runs)."""
-    from evalray.loadgen.mockserver import MockServerSpec, run_mock_server
+    from evalray.testing.mockserver import MockServerSpec, run_mock_server
 
     rates = (error_rate, timeout_rate, truncate_rate)
     if any(r < 0 or r > 1 for r in rates) or sum(rates) > 1:

@@ -12,7 +12,6 @@ import asyncio
 import collections
 import functools
 import gc
-import resource
 import socket
 import threading
 import time
@@ -23,6 +22,7 @@ import numpy as np
 import pyarrow as pa
 
 from evalray.loadgen.client import HttpConnection, RequestState, answer_text
+from evalray.loadgen.eventloop import new_event_loop, raise_open_files_limit
 from evalray.loadgen.records import rows_to_table
 
 
@@ -61,18 +61,6 @@ class WorkerSlice:
     duration_s: float | None = None
 
 
-def raise_open_files_limit() -> int:
-    """Raise this process's open-file limit as far as allowed; return the new soft limit."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    for target in (1_048_576, 262_144, hard):
-        try:
-            resource.setrlimit(resource.RLIMIT_NOFILE, (target, max(target, hard)))
-            return target
-        except (ValueError, OSError):
-            continue
-    return soft
-
-
 class LoadEngine:
     """Runs one :class:`WorkerSlice` on the event loop of the calling thread."""
 
@@ -101,8 +89,6 @@ class LoadEngine:
     # ---- control from other threads ------------------------------------------------------------------------------
     def run(self, start_wall: float) -> dict[str, float]:
         """Block until the slice is done (or stopped). ``start_wall`` is the common start as ``time.time()``."""
-        from evalray.loadgen.mockserver import new_event_loop
-
         raise_open_files_limit()
         loop = new_event_loop()
         self.loop = loop

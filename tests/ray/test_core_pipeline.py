@@ -11,7 +11,7 @@ import pytest
 from evalray.job.loader import build_job, load_job
 from evalray.pipeline.runner import run_job
 from tests.conftest import ROOT
-from tests.fake_openai import FakeOpenAI, char_logprob
+from evalray.testing.fake_openai import FakeOpenAI, char_logprob
 
 pytestmark = pytest.mark.timeout(600)
 

@@ -18,7 +18,7 @@ from ray.cluster_utils import Cluster  # noqa: E402
 from evalray.loadgen.metrics import compute_metrics, parse_slos  # noqa: E402
 from evalray.loadgen.runner import run_perf_job  # noqa: E402
 from evalray.loadgen.spec import PerfJobSpec  # noqa: E402
-from evalray.loadgen.testing import mock_server_process  # noqa: E402
+from evalray.testing.process import mock_server_process  # noqa: E402
 from tests.conftest import without_session_ray  # noqa: E402
 
 

@@ -14,7 +14,7 @@ from evalray.errors import ConfigError
 from evalray.job.loader import load_job
 from evalray.loadgen.schedule import plan_slices, run_points
 from evalray.loadgen.spec import PerfJobSpec
-from evalray.loadgen.testing import mock_server_process
+from evalray.testing.process import mock_server_process
 
 STAT_KEYS = {"mean", "std", "min", "p50", "p90", "p95", "p99", "p99.9", "max"}
 

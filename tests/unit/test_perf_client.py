@@ -15,7 +15,7 @@ import pytest
 from evalray.loadgen.client import HttpConnection, RequestState
 from evalray.loadgen.engine import LoadEngine, WorkerSetup, WorkerSlice
 from evalray.loadgen.metrics import compute_metrics
-from evalray.loadgen.testing import mock_server_process
+from evalray.testing.process import mock_server_process
 
 STREAM = (b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
           + b"".join(b"%x\r\n%s\r\n" % (len(e), e) for e in [

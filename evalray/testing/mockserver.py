@@ -1,4 +1,4 @@
-"""``evalray mock-server``: an OpenAI-compatible HTTP/1.1 test server with injected timing and errors.
+"""The server behind ``evalray mock-server``: an OpenAI-compatible HTTP/1.1 test server with injected timing and errors.
 
 Serves ``POST /v1/chat/completions`` and ``POST /v1/completions`` (streaming over chunked SSE, or one JSON body) and
 ``GET /v1/models``. Every answer is ``output_tokens`` (default: the request's ``max_tokens``) copies of the one-token
@@ -14,12 +14,14 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import socket
 import random
+import socket
 import time
 from time import perf_counter
 from dataclasses import dataclass, field
 from typing import Any, Callable
+
+from evalray.loadgen.eventloop import new_event_loop, raise_open_files_limit
 
 _REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 429: "Too Many Requests", 500: "Internal Server Error",
             502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout"}
@@ -315,16 +317,6 @@ class _MockProtocol(asyncio.Protocol):
         self._at(arrival + spec.ttft_s + (sizes[0] - 1) * spec.tpot_s, send_next)
 
 
-def new_event_loop() -> asyncio.AbstractEventLoop:
-    """A uvloop loop when uvloop is installed, else the default asyncio loop."""
-    try:
-        import uvloop
-
-        return uvloop.new_event_loop()
-    except ImportError:
-        return asyncio.new_event_loop()
-
-
 async def serve(spec: MockServerSpec, on_ready: Callable[[str], None] | None = None,
                 stop: asyncio.Event | None = None, sock: socket.socket | None = None) -> None:
     """Serve until ``stop`` is set, ``spec.lifetime_s`` has passed or (in a child process) the parent is gone."""
@@ -357,8 +349,6 @@ async def serve(spec: MockServerSpec, on_ready: Callable[[str], None] | None = N
 def _serve_in_this_process(spec: MockServerSpec, on_ready: Callable[[str], None] | None,
                            sock: socket.socket | None) -> None:
     import gc
-
-    from evalray.loadgen.engine import raise_open_files_limit
 
     raise_open_files_limit()
     loop = new_event_loop()

@@ -16,17 +16,19 @@ from aiohttp import web
 
 
 def char_logprob(c: str) -> float:
+    """The log-prob the server gives character ``c`` (tests compute expected log-likelihoods with it)."""
     return -0.1 * (ord(c) % 7 + 1)
 
 
 class FakeOpenAI:
+    """``with FakeOpenAI(answer) as server:`` serves on ``server.url`` until the block ends."""
+
     def __init__(self, answer: Callable[[str], str], fail_first: int = 0, model: str = "fake-model") -> None:
         self.answer, self.fail_first, self.model = answer, fail_first, model
         self.requests = 0
         self.auth_headers: set[str] = set()
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
+        self._socket = socket.create_server(("127.0.0.1", 0))  # held open: no other process can take the port
+        self.port = self._socket.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}/v1"
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._serve, daemon=True)
@@ -40,6 +42,7 @@ class FakeOpenAI:
     def __exit__(self, *exc) -> None:
         asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(10)
         self._loop.call_soon_threadsafe(self._loop.stop)
+        self._socket.close()
 
     def _serve(self) -> None:
         asyncio.set_event_loop(self._loop)
@@ -49,7 +52,7 @@ class FakeOpenAI:
         app.router.add_post("/v1/chat/completions", self._chat)
         self._runner = web.AppRunner(app)
         self._loop.run_until_complete(self._runner.setup())
-        self._loop.run_until_complete(web.TCPSite(self._runner, "127.0.0.1", self.port).start())
+        self._loop.run_until_complete(web.SockSite(self._runner, self._socket).start())
         self._started.set()
         self._loop.run_forever()
 

@@ -1,4 +1,4 @@
-"""Helpers for tests and benchmarks: run ``evalray mock-server`` in a subprocess on a free 127.0.0.1 port."""
+"""Run ``evalray mock-server`` in a subprocess on a free 127.0.0.1 port (for tests and benchmarks/)."""
 
 from __future__ import annotations
 
