@@ -10,6 +10,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from evalray.loadgen.console import table_lines
 from evalray.loadgen.metrics import measured, request_times, successful
 
 MAX_POINTS = 5000
@@ -79,8 +80,6 @@ def _sweep_figure(runs: list[dict[str, Any]]):
 
 
 def _summary_table(runs: list[dict[str, Any]]) -> str:
-    from evalray.loadgen.output import table_lines
-
     return "<pre>" + html.escape("\n".join(table_lines(runs))) + "</pre>"
 
 

@@ -6,30 +6,21 @@ from __future__ import annotations
 import math
 import sys
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 
+from evalray.loadgen.console import print_table
 from evalray.loadgen.fleet import Fleet, build_setup
 from evalray.loadgen.metrics import Slo, compute_metrics, max_in_flight, parse_slos
-from evalray.loadgen.output import print_table, write_outputs
+from evalray.loadgen.output import write_outputs
 from evalray.loadgen.prompts import load_prompts
+from evalray.loadgen.result import PerfResult
 from evalray.loadgen.schedule import RunPoint, plan_slices, run_points
 from evalray.loadgen.spec import PerfJobSpec
 
 DEFAULT_MAX_CONNECTIONS = 65_536
-
-
-@dataclass
-class PerfResult:
-    """Everything a perf job produced (the content of perf.json plus the raw tables)."""
-
-    runs: list[dict[str, Any]] = field(default_factory=list)
-    tables: list[pa.Table] = field(default_factory=list)
-    search: dict[str, Any] | None = None
-    interrupted: bool = False
 
 
 def _max_connections(spec: PerfJobSpec, point: RunPoint, workers: int) -> int:

@@ -20,15 +20,7 @@ from typing import Any
 
 from evalray.errors import BackendError, ConfigError
 from evalray.job.spec import ModelSpec
-
-
-def replica_settings(spec: ModelSpec) -> dict[str, Any]:
-    """Serve deployment options for the replica count: an autoscaling config when one is set, else ``replicas``."""
-    scaling = spec.serving.autoscaling
-    if scaling:
-        return {"autoscaling_config": {"min_replicas": scaling.min_replicas, "max_replicas": scaling.max_replicas,
-                                       "target_ongoing_requests": scaling.target_ongoing_requests}}
-    return {"num_replicas": spec.replicas}
+from evalray.serving.replicas import replica_settings
 
 
 INGRESS_CPUS = 0.1

@@ -19,8 +19,8 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from ray import serve
 
 from evalray.job.spec import ModelSpec
-from evalray.serving.deploy import replica_settings
 from evalray.serving.hf_engine import HFEngine, Sampling
+from evalray.serving.replicas import replica_settings
 
 api = FastAPI(title="evalray OpenAI-compatible server")
 
