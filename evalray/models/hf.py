@@ -1,9 +1,10 @@
 """``backend: hf``: a transformers causal LM on CPU or GPU.
 
 Generation is batched with left padding (chat template when ``chat: true``). Log-likelihoods of continuations are
-exact: the context/continuation token boundary follows lm-evaluation-harness (trailing spaces of the context move to
-the continuation; the continuation's tokens are those of ``tokenize(context + continuation)`` after the context's),
-and the sequences of a batch are right-padded so every real token keeps its position.
+exact, and the sequences of a batch are right-padded so every real token keeps its position. Prompts are encoded by
+:mod:`evalray.models.tokenization` as lm-evaluation-harness encodes them: special tokens (BOS) as the tokenizer adds
+them unless ``add_bos_token`` says otherwise, the context/continuation token boundary of ``_encode_pair``, and
+truncation from the left.
 """
 
 from __future__ import annotations
@@ -12,21 +13,12 @@ from typing import Sequence
 
 from evalray.job.spec import ModelSpec
 from evalray.models.base import Backend
+from evalray.models.tokenization import (
+    encode_prompt, scoring_window, split_context_continuation, truncate_prompt,
+)
 from evalray.types import Generation, Request
 
-
-def split_context_continuation(tokenizer, context: str, continuation: str) -> tuple[list[int], list[int]]:
-    """Token ids of (context, continuation) as lm-evaluation-harness splits them."""
-    n_spaces = len(context) - len(context.rstrip())
-    if n_spaces > 0:
-        continuation = context[-n_spaces:] + continuation
-        context = context[:-n_spaces]
-    if not context:
-        prefix = tokenizer.bos_token_id if tokenizer.bos_token_id is not None else tokenizer.eos_token_id
-        return [prefix], tokenizer(continuation, add_special_tokens=False).input_ids
-    whole = tokenizer(context + continuation, add_special_tokens=False).input_ids
-    context_ids = tokenizer(context, add_special_tokens=False).input_ids
-    return context_ids, whole[len(context_ids):]
+__all__ = ["BACKEND", "HFBackend", "split_context_continuation", "truncate_stop"]
 
 
 def truncate_stop(text: str, stop: Sequence[str]) -> str:
@@ -75,7 +67,7 @@ class HFBackend(Backend):
         for index, request in enumerate(requests):
             for choice, continuation in enumerate(request.continuations):
                 context = request.contexts[choice] if request.contexts else request.prompt
-                ctx, cont = split_context_continuation(self.tokenizer, context, continuation)
+                ctx, cont = split_context_continuation(self.tokenizer, context, continuation, self.spec.add_bos_token)
                 items.append((index, ctx, cont))
         scores = self._score_pairs([(ctx, cont) for _, ctx, cont in items])
         results = [Generation() for _ in requests]
@@ -89,8 +81,8 @@ class HFBackend(Backend):
         torch = self.torch
         inputs = []
         for ctx, cont in pairs:
-            whole = (ctx + cont)[-(self.max_length + 1):]
-            inputs.append((whole[:-1], cont[-len(whole[:-1]):] if len(cont) > len(whole) - 1 else cont))
+            tokens, n = scoring_window(ctx, cont, self.max_length)
+            inputs.append((tokens[:-1], tokens[len(tokens) - n:]))
         order = sorted(range(len(inputs)), key=lambda i: -len(inputs[i][0]))
         out: list[tuple[float, bool]] = [(0.0, False)] * len(inputs)
         pad = self.tokenizer.pad_token_id
@@ -117,13 +109,8 @@ class HFBackend(Backend):
 
     # ---- generation ------------------------------------------------------------------------------------------
     def _encode_prompt(self, request: Request) -> list[int]:
-        if request.messages:
-            text = self.tokenizer.apply_chat_template(
-                list(request.messages), tokenize=False, add_generation_prompt=True
-            )
-        else:
-            text = request.prompt
-        return self.tokenizer(text, add_special_tokens=False).input_ids
+        """The prompt's token ids before truncation (special tokens as :func:`~evalray.models.tokenization.encode`)."""
+        return encode_prompt(self.tokenizer, request.prompt, request.messages, self.spec.add_bos_token)
 
     def generate(self, requests: Sequence[Request]) -> list[Generation]:
         gen = self.spec.generation
@@ -146,8 +133,7 @@ class HFBackend(Backend):
     def _generate_batch(self, prompts: list[list[int]], max_new: int, stop: tuple[str, ...], repeats: int) -> list[list[str]]:
         torch = self.torch
         gen = self.spec.generation
-        keep = max(1, self.max_length - max_new)
-        prompts = [p[-keep:] or [self.tokenizer.bos_token_id or 0] for p in prompts]
+        prompts = [truncate_prompt(self.tokenizer, p, self.max_length, max_new) for p in prompts]
         width = max(len(p) for p in prompts)
         pad = self.tokenizer.pad_token_id
         ids = torch.full((len(prompts), width), pad, dtype=torch.long)

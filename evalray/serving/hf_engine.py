@@ -80,10 +80,11 @@ class HFEngine:
         from transformers import TextIteratorStreamer
 
         from evalray.models.hf import truncate_stop
+        from evalray.models.tokenization import truncate_prompt
 
         torch = self.backend.torch
         ids = self.backend._encode_prompt(self._request(prompt, sampling))
-        ids = ids[-max(1, self.backend.max_length - sampling.max_tokens):] or [self.tokenizer.bos_token_id or 0]
+        ids = truncate_prompt(self.tokenizer, ids, self.backend.max_length, sampling.max_tokens)
         streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True)
         kwargs: dict[str, Any] = dict(max_new_tokens=sampling.max_tokens, pad_token_id=self.tokenizer.pad_token_id,
                                       streamer=streamer)
@@ -154,10 +155,12 @@ class HFEngine:
         return results
 
     def _encode_with_offsets(self, prompt: str) -> tuple[list[int], list[int], str]:
-        encoded = self.tokenizer(prompt, add_special_tokens=False, return_offsets_mapping=True)
-        ids, offsets = list(encoded.input_ids), [start for start, _ in encoded.offset_mapping]
-        if not ids:  # score an empty prompt from the BOS token
-            ids, offsets = [self.tokenizer.bos_token_id or 0], [0]
+        from evalray.models.tokenization import encode_with_offsets, prefix_token_id
+
+        # special tokens (BOS) as the hf backend and vLLM's /v1/completions add them
+        ids, offsets = encode_with_offsets(self.tokenizer, prompt, self.spec.add_bos_token)
+        if not ids:  # score an empty prompt from the prefix token (BOS, else EOS)
+            ids, offsets = [prefix_token_id(self.tokenizer)], [0]
         keep = self.backend.max_length
         return ids[-keep:], offsets[-keep:], prompt
 
