@@ -11,8 +11,9 @@ Where Ray Data LLM (Ray 2.60) falls short, and the smallest workaround used here
 * one row is one engine request and only the first completion is kept, so a request with several continuations
   (log-likelihood) or ``repeats`` > 1 is exploded into one engine row per part before the processor and regrouped by a
   per-request key after it (one ``groupby``);
-* rows are tokenized here, not by the processor's tokenize stage, so that log-likelihoods use exactly the
-  context/continuation token boundary of the ``hf`` backend (:func:`~evalray.models.hf.split_context_continuation`);
+* rows are tokenized here, not by the processor's tokenize stage, so that prompts get exactly the special tokens
+  (BOS) and log-likelihoods the context/continuation token boundary of the ``hf`` backend
+  (:mod:`evalray.models.tokenization`);
   prompt log-probs do come back in 2.60 (``prompt_logprobs`` column: ``None`` first, then ``{token_id: {"logprob",
   "rank", ...}}`` per prompt token);
 * the vLLM stage reads reserved columns (``prompt``, ``model``, ...) and error rows skip the user ``postprocess``, so
@@ -53,27 +54,25 @@ class Encoder:
         self.tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=spec.trust_remote_code)
 
     def parts(self, request: Request) -> list[dict[str, Any]]:
-        from evalray.models.hf import split_context_continuation
+        from evalray.models.tokenization import (
+            encode_prompt, scoring_window, split_context_continuation, truncate_prompt,
+        )
 
+        add_bos = self.spec.add_bos_token
         if request.kind == "loglikelihood":
             out = []
             contexts = request.contexts or ()
             for choice, continuation in enumerate(request.continuations):
                 context = contexts[choice] if contexts else request.prompt
-                ctx, cont = split_context_continuation(self.tokenizer, context, continuation)
-                whole = (ctx + cont)[-(self.max_len - 1):]
-                out.append({"tokenized_prompt": whole, PARAMS: self._params(1, (), True, 0),
-                            CONT_LEN: min(len(cont), len(whole) - 1)})
+                ctx, cont = split_context_continuation(self.tokenizer, context, continuation, add_bos)
+                # the engine must generate one token after the prompt: the prompt holds at most max_len - 1 tokens
+                whole, n = scoring_window(ctx, cont, self.max_len - 2)
+                out.append({"tokenized_prompt": whole, PARAMS: self._params(1, (), True, 0), CONT_LEN: n})
             return out
         gen = self.spec.generation
         max_new = min(request.max_tokens or gen.max_tokens, gen.max_tokens)
-        if request.messages:
-            text = self.tokenizer.apply_chat_template(list(request.messages), tokenize=False,
-                                                      add_generation_prompt=True)
-        else:
-            text = request.prompt
-        ids = self.tokenizer(text, add_special_tokens=False).input_ids
-        ids = ids[-max(1, self.max_len - max_new):] or [self.tokenizer.bos_token_id or 0]
+        ids = encode_prompt(self.tokenizer, request.prompt, request.messages, add_bos)
+        ids = truncate_prompt(self.tokenizer, ids, self.max_len, max_new)
         stop = tuple(request.stop) + tuple(gen.stop)
         # greedy repeats are identical: ask once and copy; sampled repeats get one engine row (and seed) each
         n = request.repeats if gen.temperature > 0 else 1
