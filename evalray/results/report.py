@@ -1,21 +1,20 @@
-"""Human-readable reports of a ``result.json``: a console table, Markdown and a self-contained HTML page (plotly)."""
+"""Human-readable reports of a ``result.json``: a console table, Markdown and a self-contained HTML page (plotly).
+
+The HTML page is built from :mod:`evalray.results.html_views` (the dashboard's run page); perf reports live in
+:mod:`evalray.results.html_perf` and comparison reports in :mod:`evalray.results.html_compare`.
+"""
 
 from __future__ import annotations
 
-import html
-import json
 from typing import Any
+
+from evalray.results.html_views import headline_rows
 
 
 def _fmt(value: Any) -> str:
     if value is None:
         return "-"
     return f"{value:.4f}" if isinstance(value, float) else str(value)
-
-
-def headline_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
-    """Overall rows (micro and macro), in job order."""
-    return [r for r in result.get("scores", []) if r.get("level", "overall") == "overall"]
 
 
 def console_table(result: dict[str, Any]) -> None:
@@ -62,26 +61,9 @@ def markdown_report(result: dict[str, Any]) -> str:
 
 
 def html_report(result: dict[str, Any]) -> str:
-    """A self-contained page: plotly is inlined, so it opens offline."""
-    import plotly.graph_objects as go
-    from plotly.io import to_html
+    """A self-contained page with the views of the dashboard's run page: plotly is inlined, so it opens offline, and
+    the same result always gives the same bytes."""
+    from evalray.results.html_templates import inline_plotly, page
+    from evalray.results.html_views import run_body
 
-    rows = headline_rows(result)
-    figure = go.Figure()
-    for model in dict.fromkeys(r["model"] for r in rows):
-        mine = [r for r in rows if r["model"] == model and r["value"] is not None]
-        figure.add_bar(
-            name=model, x=[f"{r['benchmark']} {r['metric']}" for r in mine], y=[r["value"] for r in mine],
-            error_y=dict(type="data", array=[r["stderr"] or 0 for r in mine]),
-        )
-    figure.update_layout(title="Scores (error bars: standard error)", barmode="group", yaxis=dict(range=[0, 1]))
-    chart = to_html(figure, full_html=False, include_plotlyjs=True)
-    table = markdown_report(result)
-    return (
-        "<!doctype html><html><head><meta charset='utf-8'><title>evalray report: "
-        + html.escape(result["name"])
-        + "</title><style>body{font-family:sans-serif;margin:2em}pre{background:#f6f6f6;padding:1em}</style></head><body>"
-        + f"<h1>evalray report: {html.escape(result['name'])}</h1>{chart}<pre>{html.escape(table)}</pre>"
-        + f"<details><summary>result.json</summary><pre>{html.escape(json.dumps(result, indent=2))}</pre></details>"
-        + "</body></html>"
-    )
+    return page(f"evalray report: {result.get('name', '?')}", run_body(result), plotly_js=inline_plotly())
