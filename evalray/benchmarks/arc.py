@@ -3,57 +3,45 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from evalray.benchmarks._io import find, read_jsonl
-from evalray.benchmarks.base import HubSource, MultipleChoice, hub_rows
+from evalray.benchmarks.base import MultipleChoice, Source, Split
 from evalray.benchmarks.registry import register
 from evalray.types import Sample
 
 
+def arc_source(folder: str) -> Source:
+    """The hub config ``folder`` or the original ARC-V1 jsonl files ``<folder>/<folder>-Test.jsonl``."""
+    return Source(
+        "allenai/ai2_arc", folder,
+        split=Split("test", (f"{folder}/{folder}-Test.jsonl", f"{folder}-Test.jsonl")),
+        fewshot=Split("train", (f"{folder}/{folder}-Train.jsonl", f"{folder}/{folder}-Dev.jsonl")),
+        id_field="id",
+    )
+
+
 class _ARC(MultipleChoice):
-    folder = ""
     license = "CC BY-SA 4.0"
     shuffle_fewshot = True
 
-    def _sample(self, row: dict) -> Sample:
-        question = row["question"]
+    def parse(self, record: dict) -> Sample:
+        question = record["question"]
         if isinstance(question, dict):  # the original ARC jsonl: {"stem", "choices": [{"text", "label"}]}
             stem, texts, labels = question["stem"], [c["text"] for c in question["choices"]], [c["label"] for c in question["choices"]]
         else:  # the hub layout: question, choices {"text": [...], "label": [...]}
-            stem, texts, labels = question, list(row["choices"]["text"]), list(row["choices"]["label"])
-        return Sample(id=row["id"], benchmark=self.name, subset=None, input=stem, choices=tuple(texts),
-                      target=str(labels.index(row["answerKey"])))
-
-    def read_local(self, data_dir: Path):
-        return [self._sample(r) for r in read_jsonl(find(data_dir, f"{self.folder}/{self.folder}-Test.jsonl", f"{self.folder}-Test.jsonl"))]
-
-    def read_fewshot_local(self, data_dir: Path):
-        return [self._sample(r) for r in read_jsonl(find(data_dir, f"{self.folder}/{self.folder}-Train.jsonl", f"{self.folder}/{self.folder}-Dev.jsonl"))]
-
-    def read_hub(self):
-        return [self._sample(r) for r in hub_rows(self.hub)]
-
-    def read_fewshot_hub(self):
-        return [self._sample(r) for r in hub_rows(self.hub, self.hub.fewshot_split)]
-
-    def context(self, sample: Sample) -> str:
-        return f"Question: {sample.input}\nAnswer:"
+            stem, texts, labels = question, list(record["choices"]["text"]), list(record["choices"]["label"])
+        return self.sample(stem, target=str(labels.index(record["answerKey"])), choices=tuple(texts))
 
 
 @register
 class ARCEasy(_ARC):
     name = "arc_easy"
-    folder = "ARC-Easy"
     description = "ARC-Easy: grade-school science questions (Clark et al., 2018), log-likelihood over the answers."
-    hub = HubSource("allenai/ai2_arc", "ARC-Easy", "test", fewshot_split="train")
+    source = arc_source("ARC-Easy")
     items = 2376
 
 
 @register
 class ARCChallenge(_ARC):
     name = "arc_challenge"
-    folder = "ARC-Challenge"
     description = "ARC-Challenge: the hard grade-school science questions (Clark et al., 2018)."
-    hub = HubSource("allenai/ai2_arc", "ARC-Challenge", "test", fewshot_split="train")
+    source = arc_source("ARC-Challenge")
     items = 1172

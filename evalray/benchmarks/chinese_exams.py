@@ -3,10 +3,7 @@ scored on val because the test answers are withheld upstream; dev holds the few-
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from evalray.benchmarks._io import find, read_csv_dicts
-from evalray.benchmarks.base import LETTERS, HubSource, MultipleChoice, hub_rows
+from evalray.benchmarks.base import LETTERS, MultipleChoice, Source, Split
 from evalray.benchmarks.registry import register
 from evalray.types import Sample
 
@@ -84,33 +81,10 @@ class _ChineseExam(MultipleChoice):
     header = ""
     columns = ("question", "A", "B", "C", "D", "answer")
 
-    def _rows(self, subject: str, rows: list[dict]) -> list[Sample]:
-        q, *options, answer = self.columns
-        samples = []
-        for index, row in enumerate(rows):
-            own_id = row.get("id")
-            samples.append(Sample(id=f"{subject}/{own_id if own_id not in (None, '') else index}", benchmark=self.name,
-                                  subset=subject, input=row[q], choices=tuple(str(row[o]) for o in options),
-                                  target=str(LETTERS.index(str(row[answer]).strip()))))
-        return samples
-
-    def _local_split(self, data_dir: Path, split: str) -> list[Sample]:
-        samples = []
-        for subject in sorted(self.names_zh):
-            samples += self._rows(subject, read_csv_dicts(self.local_file(data_dir, subject, split)))
-        return samples
-
-    def _hub_split(self, split: str) -> list[Sample]:
-        samples = []
-        for subject in sorted(self.names_zh):
-            samples += self._rows(subject, hub_rows(HubSource(self.hub.path, subject, split)))
-        return samples
-
-    def read_hub(self):
-        return self._hub_split(self.hub.split)
-
-    def read_fewshot_hub(self):
-        return self._hub_split(self.hub.fewshot_split or "dev")
+    def parse(self, record: dict) -> Sample:
+        question, *options, answer = self.columns
+        return self.sample(record[question], target=str(LETTERS.index(str(record[answer]).strip())),
+                           choices=tuple(str(record[o]) for o in options))
 
     def preamble(self, sample: Sample) -> str:
         return self.header.format(subject=self.names_zh.get(sample.subset, sample.subset))
@@ -122,15 +96,15 @@ class _ChineseExam(MultipleChoice):
     def continuations(self, sample: Sample) -> list[str]:
         return list(LETTERS[: len(sample.choices)])
 
-    def info(self):
-        return {**super().info(), "subsets": sorted(self.names_zh)}
 
-
+# one CSV (hub config) per subject; their id columns number the rows of each subject, so ids are "<subject>/<row>"
 @register
 class CMMLU(_ChineseExam):
     name = "cmmlu"
     description = "CMMLU: 67 Chinese knowledge and reasoning subjects, 4 choices (Li et al., 2023)."
-    hub = HubSource("haonan-li/cmmlu", None, "test", fewshot_split="dev")
+    source = Source("haonan-li/cmmlu", "{subset}", subsets=tuple(sorted(CMMLU_ZH)),
+                    split=Split("test", ("data/test/{subset}.csv", "test/{subset}.csv")),
+                    fewshot=Split("dev", ("data/dev/{subset}.csv", "dev/{subset}.csv")))
     license = "CC BY-NC-SA 4.0"
     items = 11582
     names_zh = CMMLU_ZH
@@ -138,32 +112,16 @@ class CMMLU(_ChineseExam):
     header = "以下是关于{subject}的单项选择题，请直接给出正确答案的选项。\n\n"
     columns = ("Question", "A", "B", "C", "D", "Answer")
 
-    def local_file(self, data_dir: Path, subject: str, split: str) -> Path:
-        return find(data_dir, f"data/{split}/{subject}.csv", f"{split}/{subject}.csv")
-
-    def read_local(self, data_dir: Path):
-        return self._local_split(data_dir, "test")
-
-    def read_fewshot_local(self, data_dir: Path):
-        return self._local_split(data_dir, "dev")
-
 
 @register
 class CEval(_ChineseExam):
     name = "ceval"
     description = "C-Eval: 52 Chinese exam subjects, 4 choices (Huang et al., 2023); scored on val (test labels withheld)."
-    hub = HubSource("ceval/ceval-exam", None, "val", fewshot_split="dev")
+    source = Source("ceval/ceval-exam", "{subset}", subsets=tuple(sorted(CEVAL_ZH)),
+                    split=Split("val", ("ceval-exam/val/{subset}_val.csv", "val/{subset}_val.csv")),
+                    fewshot=Split("dev", ("ceval-exam/dev/{subset}_dev.csv", "dev/{subset}_dev.csv")))
     license = "CC BY-NC-SA 4.0"
     items = 1346
     names_zh = CEVAL_ZH
     categories = CEVAL_CATEGORIES
     header = "以下是中国关于{subject}的单项选择题，请选出其中的正确答案。\n\n"
-
-    def local_file(self, data_dir: Path, subject: str, split: str) -> Path:
-        return find(data_dir, f"ceval-exam/{split}/{subject}_{split}.csv", f"{split}/{subject}_{split}.csv")
-
-    def read_local(self, data_dir: Path):
-        return self._local_split(data_dir, "val")
-
-    def read_fewshot_local(self, data_dir: Path):
-        return self._local_split(data_dir, "dev")

@@ -4,10 +4,8 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
-from evalray.benchmarks._io import find, read_jsonl
-from evalray.benchmarks.base import HubSource, MultipleChoice, hub_rows
+from evalray.benchmarks.base import MultipleChoice, Source, Split
 from evalray.benchmarks.registry import register
 from evalray.types import Sample
 
@@ -23,32 +21,22 @@ def preprocess(text: str) -> str:
 class HellaSwag(MultipleChoice):
     name = "hellaswag"
     description = "HellaSwag sentence completion, validation split (10,042); lm-evaluation-harness preprocessing."
-    hub = HubSource("Rowan/hellaswag", None, "validation", fewshot_split="train")
+    source = Source(
+        "Rowan/hellaswag", None,
+        split=Split("validation", ("hellaswag_val.jsonl", "data/hellaswag_val.jsonl", "tests/eval/local_data/hellaswag_small.jsonl")),
+        fewshot=Split("train", ("hellaswag_train.jsonl", "data/hellaswag_train.jsonl")),
+        id_field="ind",  # the dataset's own index; the MosaicML sample has none (row index)
+    )
     license = "MIT"
     items = 10042
     shuffle_fewshot = True
 
-    def _sample(self, index: int, row: dict) -> Sample:
-        if "query" in row:  # the MosaicML ICL layout of the local sample: already preprocessed query/choices/gold
-            return Sample(id=str(index), benchmark=self.name, subset=None, input=row["query"],
-                          choices=tuple(row["choices"]), target=str(int(row["gold"])))
-        context = row["ctx_a"] + " " + row["ctx_b"].capitalize()
-        return Sample(id=str(index), benchmark=self.name, subset=None,
-                      input=preprocess(row["activity_label"] + ": " + context),
-                      choices=tuple(preprocess(e) for e in row["endings"]), target=str(int(row["label"])))
-
-    def read_local(self, data_dir: Path):
-        path = find(data_dir, "hellaswag_val.jsonl", "data/hellaswag_val.jsonl", "tests/eval/local_data/hellaswag_small.jsonl")
-        return [self._sample(i, r) for i, r in enumerate(read_jsonl(path))]
-
-    def read_fewshot_local(self, data_dir: Path):
-        return [self._sample(i, r) for i, r in enumerate(read_jsonl(find(data_dir, "hellaswag_train.jsonl", "data/hellaswag_train.jsonl")))]
-
-    def read_hub(self):
-        return [self._sample(i, r) for i, r in enumerate(hub_rows(self.hub))]
-
-    def read_fewshot_hub(self):
-        return [self._sample(i, r) for i, r in enumerate(hub_rows(self.hub, "train"))]
+    def parse(self, record: dict) -> Sample:
+        if "query" in record:  # the MosaicML ICL layout of the local sample: already preprocessed query/choices/gold
+            return self.sample(record["query"], target=str(int(record["gold"])), choices=tuple(record["choices"]))
+        context = record["ctx_a"] + " " + record["ctx_b"].capitalize()
+        return self.sample(preprocess(record["activity_label"] + ": " + context), target=str(int(record["label"])),
+                           choices=tuple(preprocess(e) for e in record["endings"]))
 
     def context(self, sample: Sample) -> str:
         return sample.input

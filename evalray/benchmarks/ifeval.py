@@ -4,10 +4,7 @@ lm-evaluation-harness's implementation of the instruction checkers."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from evalray.benchmarks._io import find, read_jsonl
-from evalray.benchmarks.base import Benchmark, HubSource, hub_rows
+from evalray.benchmarks.base import Benchmark, Source, Split, chat_request, completion_request
 from evalray.benchmarks.registry import register
 from evalray.scoring import ifeval_checks
 from evalray.types import Generation, Request, Sample, Score
@@ -17,28 +14,20 @@ from evalray.types import Generation, Request, Sample, Score
 class IFEval(Benchmark):
     name = "ifeval"
     description = "IFEval: 541 instruction-following prompts; prompt/instruction-level strict and loose accuracy."
-    hub = HubSource("google/IFEval", None, "train")
+    source = Source("google/IFEval", None, id_field="key", split=Split(
+        "train", ("instruction_following_eval/data/input_data.jsonl", "data/input_data.jsonl", "input_data.jsonl")))
     license = "Apache-2.0"
     items = 541
     metrics = ("prompt_level_strict_acc", "inst_level_strict_acc", "prompt_level_loose_acc", "inst_level_loose_acc")
 
-    def _sample(self, row: dict) -> Sample:
-        kwargs = [{k: v for k, v in (kw or {}).items() if v is not None} for kw in row["kwargs"]]
-        return Sample(id=str(row["key"]), benchmark=self.name, subset=None, input=row["prompt"], target="",
-                      metadata={"instruction_id_list": list(row["instruction_id_list"]), "kwargs": kwargs})
-
-    def read_local(self, data_dir: Path):
-        path = find(data_dir, "instruction_following_eval/data/input_data.jsonl", "data/input_data.jsonl", "input_data.jsonl")
-        return [self._sample(r) for r in read_jsonl(path)]
-
-    def read_hub(self):
-        return [self._sample(r) for r in hub_rows(self.hub)]
+    def parse(self, record: dict) -> Sample:
+        kwargs = [{k: v for k, v in (kw or {}).items() if v is not None} for kw in record["kwargs"]]
+        return self.sample(record["prompt"], metadata={"instruction_id_list": list(record["instruction_id_list"]), "kwargs": kwargs})
 
     def request(self, sample, mode, chat, shots, spec) -> Request:
-        max_tokens = spec.max_tokens or 1280
         if chat:
-            return Request(kind="generate", messages=({"role": "user", "content": sample.input},), max_tokens=max_tokens, repeats=spec.repeats)
-        return Request(kind="generate", prompt=sample.input, max_tokens=max_tokens, repeats=spec.repeats)
+            return chat_request(sample.input, max_tokens=1280)
+        return completion_request(sample.input, max_tokens=1280)
 
     def score(self, sample: Sample, generation: Generation, mode: str) -> Score:
         result = ifeval_checks.check(int(sample.id), sample.input, sample.metadata["instruction_id_list"],

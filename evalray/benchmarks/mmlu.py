@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from evalray.benchmarks.base import LETTERS, HubSource, MultipleChoice, hub_rows
+from evalray.benchmarks.base import LETTERS, MultipleChoice, Source, Split
 from evalray.benchmarks.registry import register
 from evalray.types import Sample
 
@@ -25,56 +25,39 @@ _CATEGORIES = {
 }
 
 
-def read_subject_csvs(folder: Path, split: str, benchmark: str) -> list[Sample]:
-    """``<subject>_<split>.csv`` files, with a ``question,choice0..3,answer`` header (answer index) or in the original
-    header-less layout ``question,A,B,C,D,letter``."""
-    files = sorted(folder.glob(f"*_{split}.csv"))
-    if not files:
-        raise FileNotFoundError(2, "no such files", str(folder / f"*_{split}.csv"))
-    samples = []
-    for path in files:
-        subject = path.name[: -len(f"_{split}.csv")]
-        with open(path, newline="", encoding="utf-8") as f:
-            rows = list(csv.reader(f))
-        if rows and rows[0][:2] == ["question", "choice0"]:
-            rows = [r[:5] + [LETTERS[int(r[5])]] for r in rows[1:]]
-        for index, row in enumerate(rows):
-            samples.append(Sample(id=f"{subject}/{index}", benchmark=benchmark, subset=subject, input=row[0],
-                                  target=str(LETTERS.index(row[5].strip())), choices=tuple(row[1:5])))
-    return samples
+def folders(split: str) -> tuple[str, ...]:
+    """Where a data_dir holds the ``<subject>_<split>.csv`` files (``data/mmlu/<split>/`` or flat)."""
+    return tuple(f"{folder}{{subset}}_{split}.csv" for folder in (f"data/mmlu/{split}/", f"{split}/", "data/mmlu/", ""))
+
+
+def read_subject_csv(path: Path) -> list[dict]:
+    """One ``<subject>_<split>.csv``, with a ``question,choice0..3,answer`` header (answer index) or in the original
+    header-less layout ``question,A,B,C,D,letter``, as hub-style records ``{question, choices, answer}``."""
+    with open(path, newline="", encoding="utf-8") as f:
+        rows = list(csv.reader(f))
+    if rows and rows[0][:2] == ["question", "choice0"]:
+        return [{"question": r[0], "choices": r[1:5], "answer": int(r[5])} for r in rows[1:]]
+    return [{"question": r[0], "choices": r[1:5], "answer": LETTERS.index(r[5].strip())} for r in rows]
 
 
 @register
 class MMLU(MultipleChoice):
     name = "mmlu"
     description = "Massive Multitask Language Understanding: 57 subjects, 4 choices (lm-evaluation-harness prompt)."
-    hub = HubSource("cais/mmlu", "all", "test", fewshot_split="dev")
+    # the hub's "all" config names each row's subject; a data_dir has one CSV per subject (no id field: row ids)
+    source = Source("cais/mmlu", "all", split=Split("test", folders("test")), fewshot=Split("dev", folders("dev")))
     license = "MIT"
     items = 14042
     metrics = ("acc",)
     default_few_shot = 0
     categories = {subject: category for category, names in _CATEGORIES.items() for subject in names.split()}
 
-    def read_local(self, data_dir: Path):
-        return read_subject_csvs(_find(data_dir, "test"), "test", self.name)
+    def read_file(self, path: Path) -> list[dict]:
+        return read_subject_csv(path)
 
-    def read_fewshot_local(self, data_dir: Path):
-        return read_subject_csvs(_find(data_dir, "dev"), "dev", self.name)
-
-    def _from_hub(self, split: str) -> list[Sample]:
-        counts: dict[str, int] = {}
-        samples = []
-        for row in hub_rows(self.hub, split):
-            index = counts[row["subject"]] = counts.get(row["subject"], -1) + 1
-            samples.append(Sample(id=f"{row['subject']}/{index}", benchmark=self.name, subset=row["subject"],
-                                  input=row["question"], target=str(row["answer"]), choices=tuple(row["choices"])))
-        return samples
-
-    def read_hub(self):
-        return self._from_hub(self.hub.split)
-
-    def read_fewshot_hub(self):
-        return self._from_hub("dev")
+    def parse(self, record: dict) -> Sample:
+        return self.sample(record["question"], target=str(record["answer"]), choices=tuple(record["choices"]),
+                           subset=record.get("subject"))
 
     def preamble(self, sample: Sample) -> str:
         return f"The following are multiple choice questions (with answers) about {sample.subset.replace('_', ' ')}.\n\n"
@@ -85,11 +68,3 @@ class MMLU(MultipleChoice):
 
     def continuations(self, sample: Sample) -> list[str]:
         return list(LETTERS[: len(sample.choices)])
-
-
-def _find(data_dir: Path, split: str) -> Path:
-    """The folder holding ``*_<split>.csv`` under a data_dir (``data/mmlu/<split>/`` or flat)."""
-    for candidate in (data_dir / "data" / "mmlu" / split, data_dir / split, data_dir / "data" / "mmlu", data_dir):
-        if any(candidate.glob(f"*_{split}.csv")):
-            return candidate
-    raise FileNotFoundError(2, "no such files", f"*_{split}.csv")

@@ -4,10 +4,8 @@ first newline, period or comma); exact match and token F1 after SQuAD normalisat
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
-from evalray.benchmarks._io import find, read_jsonl
-from evalray.benchmarks.base import Benchmark, HubSource, hub_rows
+from evalray.benchmarks.base import Benchmark, Source, Split, chat_request, completion_request
 from evalray.benchmarks.registry import register
 from evalray.scoring import text_norm
 from evalray.types import Generation, Request, Sample, Score
@@ -21,17 +19,14 @@ class _OpenQA(Benchmark):
     shuffle_fewshot = True
     template = "Question: {question}?\nAnswer:"
 
-    def _sample(self, index: int, question: str, aliases: list[str]) -> Sample:
-        return Sample(id=str(index), benchmark=self.name, subset=None, input=question.strip().rstrip("?"),
-                      target=aliases[0] if aliases else "", metadata={"aliases": list(aliases)})
+    def qa_sample(self, question: str, aliases: list[str]) -> Sample:
+        return self.sample(question.strip().rstrip("?"), target=aliases[0] if aliases else "", metadata={"aliases": list(aliases)})
 
     def request(self, sample, mode, chat, shots, spec) -> Request:
         if chat:
-            return Request(kind="generate", messages=({"role": "user", "content": CHAT_TEMPLATE.format(question=sample.input + "?")},),
-                           max_tokens=spec.max_tokens or 64, repeats=spec.repeats)
+            return chat_request(CHAT_TEMPLATE.format(question=sample.input + "?"), max_tokens=64)
         prefix = "".join(self.template.format(question=s.input) + f" {s.target}\n\n" for s in shots)
-        return Request(kind="generate", prompt=prefix + self.template.format(question=sample.input), stop=("\n", ".", ","),
-                       max_tokens=spec.max_tokens or 32, repeats=spec.repeats)
+        return completion_request(prefix + self.template.format(question=sample.input), max_tokens=32, stop=("\n", ".", ","))
 
     def score(self, sample: Sample, generation: Generation, mode: str) -> Score:
         text = generation.text or ""
@@ -47,48 +42,34 @@ class _OpenQA(Benchmark):
 class TriviaQA(_OpenQA):
     name = "triviaqa"
     description = "TriviaQA (rc.nocontext, validation: 17,944 questions; the local copy is a 3,000-question subset)."
-    hub = HubSource("mandarjoshi/trivia_qa", "rc.nocontext", "validation", fewshot_split="train")
+    source = Source(
+        "mandarjoshi/trivia_qa", "rc.nocontext", id_field="question_id",  # the MosaicML subset has no id: row ids
+        split=Split("validation", ("scripts/eval/local_data/world_knowledge/triviaqa_sm_sub.jsonl", "triviaqa_sm_sub.jsonl")),
+        fewshot=Split("train"),  # hub only
+    )
     license = "Apache-2.0"
     items = 17944
 
-    def _row(self, index: int, row: dict) -> Sample:
-        if "context" in row:  # MosaicML ICL layout: context "Question: ...?\nAnswer:", answer, aliases
-            question = re.sub(r"^Question:\s*|\s*Answer:\s*$", "", row["context"].strip()).strip()
-            aliases = [row["answer"], *[a for a in row["aliases"] if a != row["answer"]]]
-            return self._sample(index, question, aliases)
-        answer = row["answer"]
-        return self._sample(index, row["question"], [answer["value"], *answer["aliases"]])
-
-    def read_local(self, data_dir: Path):
-        path = find(data_dir, "scripts/eval/local_data/world_knowledge/triviaqa_sm_sub.jsonl", "triviaqa_sm_sub.jsonl")
-        return [self._row(i, r) for i, r in enumerate(read_jsonl(path))]
-
-    def read_hub(self):
-        return [self._row(i, r) for i, r in enumerate(hub_rows(self.hub))]
-
-    def read_fewshot_hub(self):
-        return [self._row(i, r) for i, r in enumerate(hub_rows(self.hub, "train"))]
+    def parse(self, record: dict) -> Sample:
+        if "context" in record:  # MosaicML ICL layout: context "Question: ...?\nAnswer:", answer, aliases
+            question = re.sub(r"^Question:\s*|\s*Answer:\s*$", "", record["context"].strip()).strip()
+            return self.qa_sample(question, [record["answer"], *[a for a in record["aliases"] if a != record["answer"]]])
+        answer = record["answer"]
+        return self.qa_sample(record["question"], [answer["value"], *answer["aliases"]])
 
 
 @register
 class NQOpen(_OpenQA):
     name = "nq_open"
     description = "Natural Questions open-domain (Lee et al., 2019), dev split: 3,610 questions with answer lists."
-    hub = HubSource("google-research-datasets/nq_open", None, "validation", fewshot_split="train")
+    source = Source(
+        "google-research-datasets/nq_open", None,
+        split=Split("validation", ("nq_open/NQ-open.dev.jsonl", "NQ-open.dev.jsonl")),
+        fewshot=Split("train", ("nq_open/NQ-open.train.jsonl", "NQ-open.train.jsonl")),
+    )
     license = "CC BY-SA 3.0"
     items = 3610
     template = "Q: {question}?\nA:"
 
-    def read_local(self, data_dir: Path):
-        rows = read_jsonl(find(data_dir, "nq_open/NQ-open.dev.jsonl", "NQ-open.dev.jsonl"))
-        return [self._sample(i, r["question"], list(r["answer"])) for i, r in enumerate(rows)]
-
-    def read_fewshot_local(self, data_dir: Path):
-        rows = read_jsonl(find(data_dir, "nq_open/NQ-open.train.jsonl", "NQ-open.train.jsonl"))
-        return [self._sample(i, r["question"], list(r["answer"])) for i, r in enumerate(rows)]
-
-    def read_hub(self):
-        return [self._sample(i, r["question"], list(r["answer"])) for i, r in enumerate(hub_rows(self.hub))]
-
-    def read_fewshot_hub(self):
-        return [self._sample(i, r["question"], list(r["answer"])) for i, r in enumerate(hub_rows(self.hub, "train"))]
+    def parse(self, record: dict) -> Sample:
+        return self.qa_sample(record["question"], list(record["answer"]))

@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import math
 import random
-from pathlib import Path
 
-from evalray.benchmarks._io import find, read_json
-from evalray.benchmarks.base import LETTERS, HubSource, MultipleChoice, hub_rows
+from evalray.benchmarks.base import LETTERS, MultipleChoice, Source, Split
 from evalray.benchmarks.registry import register
 from evalray.scoring import extract
 from evalray.types import Generation, Sample, Score
@@ -26,28 +24,22 @@ QA_PROMPT = (
 
 class _TruthfulQA(MultipleChoice):
     targets = "mc1_targets"
-    hub = HubSource("truthfulqa/truthful_qa", "multiple_choice", "validation")
+    source = Source("truthfulqa/truthful_qa", "multiple_choice",
+                    split=Split("validation", ("TruthfulQA/data/mc_task.json", "data/mc_task.json", "mc_task.json")))
     license = "Apache-2.0"
     items = 817
 
-    def _sample(self, index: int, row: dict) -> Sample:
-        targets = row[self.targets]
+    def parse(self, record: dict) -> Sample:
+        targets = record[self.targets]
         if "choices" in targets:  # hub layout: {"choices": [...], "labels": [...]}
             pairs = list(zip(targets["choices"], targets["labels"]))
         else:  # the original mc_task.json: {answer: label}
             pairs = list(targets.items())
         order = list(range(len(pairs)))
-        random.Random(f"truthfulqa:{row['question']}").shuffle(order)
-        choices = tuple(pairs[i][0] for i in order)
+        random.Random(f"truthfulqa:{record['question']}").shuffle(order)
         true = [k for k, i in enumerate(order) if pairs[i][1]]
-        return Sample(id=str(index), benchmark=self.name, subset=None, input=row["question"], choices=choices,
-                      target=str(true[0]), metadata={"true": true})
-
-    def read_local(self, data_dir: Path):
-        return [self._sample(i, r) for i, r in enumerate(read_json(find(data_dir, "TruthfulQA/data/mc_task.json", "data/mc_task.json", "mc_task.json")))]
-
-    def read_hub(self):
-        return [self._sample(i, r) for i, r in enumerate(hub_rows(self.hub))]
+        return self.sample(record["question"], target=str(true[0]), choices=tuple(pairs[i][0] for i in order),
+                           metadata={"true": true})
 
     def preamble(self, sample: Sample) -> str:
         return QA_PROMPT + "\n\n"

@@ -5,10 +5,8 @@ rest of the sentence is compared."""
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
-from evalray.benchmarks._io import find, read_jsonl
-from evalray.benchmarks.base import HubSource, MultipleChoice, hub_rows
+from evalray.benchmarks.base import MultipleChoice, Source, Split
 from evalray.benchmarks.registry import register
 from evalray.types import Request, Sample
 
@@ -17,13 +15,17 @@ from evalray.types import Request, Sample
 class WinoGrande(MultipleChoice):
     name = "winogrande"
     description = "WinoGrande (xl) validation: partial-sentence scoring of the two options."
-    hub = HubSource("allenai/winogrande", "winogrande_xl", "validation", fewshot_split="train")
+    source = Source(
+        "allenai/winogrande", "winogrande_xl", id_field="qID",  # the original jsonl's id (not on the hub nor in the MosaicML copy)
+        split=Split("validation", ("scripts/eval/local_data/language_understanding/winogrande.jsonl", "dev.jsonl", "winogrande.jsonl")),
+        fewshot=Split("train", ("train_xl.jsonl", "train.jsonl")),
+    )
     license = "CC BY"
     items = 1267
     metrics = ("acc",)
     shuffle_fewshot = True
 
-    def _sample(self, index: int, row: dict) -> Sample:
+    def parse(self, row: dict) -> Sample:
         if "context_options" in row:  # MosaicML ICL layout: partial contexts + shared continuation + gold
             contexts, rest, gold = list(row["context_options"]), row["continuation"], int(row["gold"])
             cut = os.path.commonprefix(contexts).rfind(" ") + 1
@@ -34,21 +36,7 @@ class WinoGrande(MultipleChoice):
             options = (row["option1"], row["option2"])
             contexts = [row["sentence"][:cut] + o for o in options]
             rest, gold, sentence = row["sentence"][cut + 1 :].strip(), int(row["answer"]) - 1, row["sentence"]
-        return Sample(id=str(index), benchmark=self.name, subset=None, input=sentence, choices=options,
-                      target=str(gold), metadata={"contexts": contexts, "continuation": rest})
-
-    def read_local(self, data_dir: Path):
-        path = find(data_dir, "scripts/eval/local_data/language_understanding/winogrande.jsonl", "dev.jsonl", "winogrande.jsonl")
-        return [self._sample(i, r) for i, r in enumerate(read_jsonl(path))]
-
-    def read_fewshot_local(self, data_dir: Path):
-        return [self._sample(i, r) for i, r in enumerate(read_jsonl(find(data_dir, "train_xl.jsonl", "train.jsonl")))]
-
-    def read_hub(self):
-        return [self._sample(i, r) for i, r in enumerate(hub_rows(self.hub))]
-
-    def read_fewshot_hub(self):
-        return [self._sample(i, r) for i, r in enumerate(hub_rows(self.hub, "train"))]
+        return self.sample(sentence, target=str(gold), choices=options, metadata={"contexts": contexts, "continuation": rest})
 
     def request(self, sample, mode, chat, shots, spec) -> Request:
         if mode == "generate":

@@ -65,6 +65,6 @@ def test_humaneval_answer_shapes():
 
 def test_math_prompts():
     _, sample, request, _ = _first("math500", "math")
-    assert request.prompt == f"Problem:\n{sample.input}\n\nSolution:" and sample.id == "precalculus/test/precalculus/807.json"
+    assert request.prompt == f"Problem:\n{sample.input}\n\nSolution:" and sample.id == "test/precalculus/807.json"  # the dataset's own unique_id, verbatim
     _, _, chat, _ = _first("math", "math", chat=True)
     assert "\\boxed{}" in chat.messages[0]["content"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from evalray.benchmarks import registry
+from evalray.benchmarks.base import clear_cache
 from evalray.errors import ConfigError
 from evalray.job.spec import BenchmarkSpec
 from evalray.types import Generation
@@ -31,7 +32,9 @@ def fake_hub(monkeypatch):
     import datasets
 
     monkeypatch.setattr(datasets, "load_dataset", load_dataset)
-    return calls
+    clear_cache()  # loads are cached per spec: never serve another test's hub
+    yield calls
+    clear_cache()
 
 
 def test_hub_sources_and_ids(fake_hub):
@@ -72,6 +75,7 @@ def test_unknown_subset_and_offline_hub_are_clear_errors(monkeypatch):
         raise ConnectionError("Couldn't reach the hub")
 
     monkeypatch.setattr(datasets, "load_dataset", offline)
+    clear_cache()
     with pytest.raises(ConfigError, match="could not load cais/mmlu .* set data_dir"):
         registry.get("mmlu").load(BenchmarkSpec(name="mmlu"))
     with pytest.raises(ConfigError, match="unknown subset 'marketin' \\(did you mean 'marketing'\\?\\)"):
