@@ -21,8 +21,17 @@ RequestKind = Literal["generate", "loglikelihood"]
 class Sample:
     """One benchmark item.
 
-    ``id`` is stable: the dataset's own id field where it has one, else the 0-based row index in the split's file
-    order, prefixed by the subset for benchmarks with subsets (``"abstract_algebra/3"``).
+    ``id`` follows one rule, applied in one place (:meth:`evalray.benchmarks.base.Benchmark.samples`):
+
+    * the dataset's own id field, verbatim (as a string), where the benchmark declares one (``Source.id_field``) and
+      every record of the split has a value, unique over the benchmark's split: MATH-500 ``unique_id``
+      (``"test/algebra/1004.json"``), HumanEval/MBPP ``task_id``, IFEval ``key``, ARC ``id``, BoolQ ``idx``,
+      HellaSwag ``ind``, TriviaQA ``question_id``, WinoGrande ``qID``;
+    * otherwise the 0-based row index within its subset in file order, prefixed by the subset for benchmarks with
+      subsets (``"abstract_algebra/3"``, ``"navigate/0"``) and bare otherwise (GSM8K ``"12"``). Per-subject id
+      columns that repeat across subjects (C-Eval ``id``, CMMLU's index column) are row indices of this kind.
+
+    A replay line's ``"id"`` is this id; ``uid`` adds the benchmark name.
     """
 
     id: str

@@ -2,7 +2,10 @@
 
 ``source`` is a JSONL file of ``{"id": ..., "output": ...}`` lines (``"benchmark"`` optional, needed only when two
 benchmarks of the job share an id; ``"output"`` may be a list for ``repeats``), or a directory of
-``<benchmark>.jsonl`` files. A sample with no recorded output gets an error row, not a crash.
+``<benchmark>.jsonl`` files. ``"id"`` is the sample id (:class:`evalray.types.Sample`): the dataset's own id verbatim
+where it has one (MATH-500 ``unique_id``, HumanEval ``task_id``, IFEval ``key``, ARC ``id``...), else the row id
+(``"abstract_algebra/3"``). A sample with no recorded output gets an error row, not a crash; two different outputs
+for one (benchmark, id) are an error.
 """
 
 from __future__ import annotations
@@ -38,10 +41,10 @@ def read_replay(source: str) -> tuple[dict[tuple[str, str], list[str]], dict[str
                     raise BackendError(f"{file}:{number}: not a replay line with 'id' and 'output' ({exc})") from None
                 outputs = [str(o) for o in output] if isinstance(output, list) else [str(output)]
                 benchmark = record.get("benchmark", default_benchmark)
-                if benchmark:
-                    by_benchmark[(str(benchmark), key)] = outputs
-                else:
-                    by_id[key] = outputs
+                table, where = (by_benchmark, (str(benchmark), key)) if benchmark else (by_id, key)
+                if table.setdefault(where, outputs) != outputs:  # type: ignore[arg-type]
+                    raise BackendError(f"{file}:{number}: a second, different output for id {key}"
+                                       + (f" of {benchmark}" if benchmark else ""))
     return by_benchmark, by_id
 
 
@@ -54,7 +57,9 @@ class ReplayBackend(Backend):
         results = []
         for request in requests:
             benchmark, _, sample_id = request.uid.partition("::")
-            outputs = self.by_benchmark.get((benchmark, sample_id)) or self.by_id.get(sample_id)
+            outputs = self.by_benchmark.get((benchmark, sample_id))
+            if outputs is None:
+                outputs = self.by_id.get(sample_id)
             if outputs is None:
                 results.append(Generation(error=f"replay: no output for {benchmark} id {sample_id}"))
             else:
@@ -63,3 +68,8 @@ class ReplayBackend(Backend):
 
 
 BACKEND = ReplayBackend
+
+
+def preflight(spec: ModelSpec) -> None:
+    """The recorded outputs must be readable before Ray starts."""
+    read_replay(spec.source)
