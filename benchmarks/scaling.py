@@ -24,64 +24,52 @@ import time
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 
 HERE = Path(__file__).resolve().parent
 REPLICA_CPUS = 0.25
 
 
-class _SimulatedStage:
-    """The pipeline's generate-stage actor for the simulated engine, stamping when each batch finished.
+def _timed_stage():
+    """The pipeline's own generate-stage actor (:class:`evalray.models.stage.ModelStage`) running the simulated
+    backend, stamping when each batch finished."""
+    import pyarrow as pa
 
-    It mirrors :class:`evalray.pipeline.stages.GenerateStage` (same batch in, same output columns) and is used
-    because a model spec can only name registered backends; the stage's scheduling (an actor pool of ``replicas``
-    actors with fractional CPUs, ``batch_size`` rows per call) is the same.
-    """
+    from evalray.models.stage import ModelStage
 
-    def __init__(self, spec_json: str) -> None:
-        import ray
+    class TimedStage(ModelStage):
+        def __call__(self, table):
+            out = super().__call__(table)
+            return out.append_column("done_at", pa.array([time.time()] * len(out), pa.float64()))
 
-        from evalray.job.spec import ModelSpec
-        from evalray.models.simulated import SimulatedBackend
-
-        spec = ModelSpec.model_validate_json(spec_json)
-        self.backend = SimulatedBackend(spec)
-        context = ray.get_runtime_context()
-        self.actor_id = context.get_actor_id()
-        self.node_id = context.get_node_id()
-
-    def __call__(self, batch: pd.DataFrame) -> pd.DataFrame:
-        from evalray.models.base import generation_columns, request_from_row
-
-        answers = self.backend.generate([request_from_row(r) for r in batch.to_dict("records")])
-        columns = [generation_columns(a, self.actor_id, self.node_id) for a in answers]
-        for name in ("texts", "served_by", "node_id"):
-            batch[name] = [c[name] for c in columns]
-        batch["done_at"] = time.time()
-        return batch
+    return TimedStage
 
 
 def request_rows(n: int) -> list[dict[str, Any]]:
-    from evalray.models.base import request_to_columns
-    from evalray.types import Request
+    from evalray.rows import request_row
+    from evalray.types import Request, Sample
 
-    return [{"uid": f"sim::{i}", **request_to_columns(Request(kind="generate", prompt=f"prompt {i}", max_tokens=8))}
+    return [request_row(Sample(id=str(i), benchmark="sim", subset=None, input="", target=""),
+                        Request(kind="generate", prompt=f"prompt {i}", max_tokens=8), "sim", "generate")
             for i in range(n)]
 
 
 def run_point(replicas: int, args) -> dict[str, Any]:
     import ray
 
-    from evalray.job.spec import ModelSpec
+    from evalray.job.spec import SimulatedModelSpec
+    from evalray.rows import table_from_rows
 
-    spec = ModelSpec(name="sim", backend="hf", source="simulated", replicas=replicas, batch_size=args.batch_size,
-                     resources={"num_cpus": REPLICA_CPUS}, engine={"service_time_s": args.service_time})
+    spec = SimulatedModelSpec(name="sim", backend="simulated", source="simulated", replicas=replicas,
+                              batch_size=args.batch_size, resources={"num_cpus": REPLICA_CPUS},
+                              service_time_s=args.service_time)
     rows = replicas * args.batches * args.batch_size
     blocks = replicas * max(1, args.batches // args.batches_per_block)
-    ds = ray.data.from_items(request_rows(rows), override_num_blocks=blocks)
-    ds = ds.map_batches(_SimulatedStage, fn_constructor_args=(spec.model_dump_json(),),
+    table = table_from_rows(request_rows(rows))
+    step = -(-rows // blocks)
+    ds = ray.data.from_arrow([table.slice(i, step) for i in range(0, rows, step)])
+    ds = ds.map_batches(_timed_stage(), fn_constructor_args=(spec.model_dump_json(), {}),
                         compute=ray.data.ActorPoolStrategy(size=replicas), num_cpus=REPLICA_CPUS,
-                        batch_size=args.batch_size, batch_format="pandas")
+                        batch_size=args.batch_size, batch_format="pyarrow")
     start = time.time()
     out = ds.to_pandas()
     wall = time.time() - start

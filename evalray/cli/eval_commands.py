@@ -39,7 +39,10 @@ def run(
     from evalray.pipeline.runner import run_job
     from evalray.results.report import console_table
 
-    outcome = run_job(job, address=address, output=output, progress=not quiet)
+    from evalray.runtime import filtered_stderr
+
+    with filtered_stderr():
+        outcome = run_job(job, address=address, output=output, progress=not quiet)
     if not quiet:
         console_table(outcome.result)
     typer.echo(f"results: {outcome.output}")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import threading
 from typing import List, Optional
@@ -40,10 +39,10 @@ def serve_command(
     print its URL, and serve until Ctrl-C (then the app is deleted) or, with --detach, leave it running."""
     from evalray.errors import ConfigError
 
-    from evalray.job.spec import ModelSpec
+    from evalray.job.spec import parse_model_spec
 
-    data = _spec(job_file, model, model_name, set_ or []).model_dump()
-    data.update(backend="serve", keep=detach)
+    data = _deployable(_spec(job_file, model, model_name, set_ or []))
+    data.update(keep=detach)
     data["serving"].update({k: v for k, v in dict(engine=engine, host=host, port=port, app_name=app_name,
                                                    route_prefix=route_prefix).items() if v is not None})
     if min_replicas is not None or max_replicas is not None or target_ongoing is not None:
@@ -56,7 +55,7 @@ def serve_command(
         data["replicas"] = replicas
     data["resources"].update({k: v for k, v in dict(num_cpus=num_cpus, num_gpus=num_gpus).items() if v is not None})
     try:
-        spec = ModelSpec.model_validate(data)
+        spec = parse_model_spec(data)
     except Exception as exc:
         raise ConfigError(f"invalid serve settings: {' '.join(str(exc).split())[:300]}") from None
     if detach and not address:
@@ -66,12 +65,12 @@ def serve_command(
 
 def _spec(job_file: Optional[str], model: Optional[str], model_name: Optional[str], overrides: list[str]):
     from evalray.errors import ConfigError
-    from evalray.job.spec import ModelSpec
+    from evalray.job.spec import ServeModelSpec
 
     if bool(job_file) == bool(model):
         raise ConfigError("give a job file or --model SOURCE (one of them)")
     if model:
-        return ModelSpec(name=model_name or _default_name(model), backend="serve", source=model)
+        return ServeModelSpec(name=model_name or _default_name(model), backend="serve", source=model)
     from evalray.job.loader import load_job
 
     job = load_job(job_file, overrides)
@@ -84,9 +83,23 @@ def _spec(job_file: Optional[str], model: Optional[str], model_name: Optional[st
     elif len(models) > 1:
         raise ConfigError(f"{job_file} has {len(models)} models; choose one with --model-name")
     chosen = models[0]
-    if chosen.source.startswith(("serve://", "http://", "https://")) or chosen.backend in ("openai", "replay"):
+    from evalray.models.registry import plugin_for
+
+    if chosen.source.startswith(("serve://", "http://", "https://")) or not plugin_for(chosen).capabilities.hosts_weights:
         raise ConfigError(f"model '{chosen.name}' has no model source to deploy ({chosen.source})")
     return chosen
+
+
+def _deployable(chosen) -> dict:
+    """The chosen model's settings as a ``serve`` spec: its own options that a Serve deployment has too."""
+    from evalray.job.spec import ServeModelSpec
+
+    data = chosen.model_dump(exclude_unset=True)
+    data = {k: v for k, v in data.items() if k in ServeModelSpec.model_fields}
+    data.update(backend="serve")
+    data.setdefault("serving", {})
+    data.setdefault("resources", {})
+    return data
 
 
 def _default_name(source: str) -> str:
@@ -94,13 +107,10 @@ def _default_name(source: str) -> str:
 
 
 def _serve(spec, address: Optional[str], detach: bool) -> None:
-    import ray
-
+    from evalray.runtime import start_ray, stop_ray
     from evalray.serving import deploy
 
-    os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
-    ray.init(address=address, include_dashboard=False, ignore_reinit_error=True, log_to_driver=False,
-             namespace="evalray-serve")
+    started = start_ray(address, namespace="evalray-serve")
     typer.echo(f"deploying '{spec.name}' ({spec.source}) as Serve app '{deploy.app_name(spec)}' ...")
     deployment = deploy.deploy(spec)
     typer.echo(f"serving model '{deployment.model_id}' ({deployment.engine}) at {deployment.url}")
@@ -117,4 +127,4 @@ def _serve(spec, address: Optional[str], detach: bool) -> None:
     finally:
         typer.echo("stopping: deleting the Serve app")
         deploy.teardown(deployment)
-        ray.shutdown()
+        stop_ray(started)

@@ -17,9 +17,10 @@ from typing import Any
 
 import yaml
 
-from evalray.cluster.render import cluster_job_dict, dns_name
+from evalray.cluster.render import Job, cluster_job_dict, dns_name
 from evalray.errors import ConfigError
 from evalray.job.loader import apply_override, build_job, read_yaml
+from evalray.job.perf_spec import PerfJobSpec
 from evalray.job.spec import JobSpec
 
 MAX_UPLOAD_BYTES = 400 * 1024 * 1024  # Ray refuses working_dir packages above ~500 MiB
@@ -27,14 +28,13 @@ CLUSTER_HOME = "${HOME:-/tmp}"
 SUBMISSIONS_DIR = "evalray-submissions"
 EXCLUDES = ["__pycache__", "*.pyc", ".git", ".pytest_cache"]
 _SAFE_PATH = re.compile(r"^[A-Za-z0-9_./@+=,:-]*$")
-LOCAL_SOURCE_BACKENDS = ("hf", "vllm", "replay")
 
 
 @dataclass
 class StagedJob:
     """A job ready to submit: the files in ``working_dir`` and the runtime_env that ships them."""
 
-    job: JobSpec
+    job: Job
     working_dir: Path
     job_file: str
     runtime_env: dict[str, Any]
@@ -42,7 +42,7 @@ class StagedJob:
     uploaded: list[str]
 
 
-def load_raw(path: str | Path, overrides: list[str] | None) -> tuple[dict[str, Any], JobSpec]:
+def load_raw(path: str | Path, overrides: list[str] | None) -> tuple[dict[str, Any], Job]:
     """The job mapping after ``-S`` overrides (not interpolated), and the validated spec (same errors as validate)."""
     raw = read_yaml(path)
     for assignment in overrides or []:
@@ -78,8 +78,10 @@ def stage_job(
     env = dict(env or {})
     working_dir = staging_root / "working_dir"
     working_dir.mkdir(parents=True)
-    uploaded = (_stage_data_dirs(cluster_job, job, working_dir) + _stage_model_sources(cluster_job, job, working_dir)
-                + _stage_perf_prompts(cluster_job, job, working_dir))
+    if isinstance(job, PerfJobSpec):
+        uploaded = _stage_perf_prompts(cluster_job, job, working_dir)
+    else:
+        uploaded = _stage_data_dirs(cluster_job, job, working_dir) + _stage_model_sources(cluster_job, job, working_dir)
     resolved_output = output or job.output.replace("${name}", job.name)
     cluster_job["output"] = cluster_output(resolved_output, submission_id)
     job_file = f"{dns_name(Path(path).stem, 60) or 'job'}.yaml"
@@ -100,7 +102,7 @@ def package_dir() -> str:
 
 def _stage_data_dirs(cluster_job: dict[str, Any], job: JobSpec, working_dir: Path) -> list[str]:
     uploaded = []
-    for i, bench in enumerate(getattr(job, "benchmarks", [])):
+    for i, bench in enumerate(job.benchmarks):
         if not bench.data_dir or not is_local_path(bench.data_dir):
             continue
         source = Path(bench.data_dir).expanduser()
@@ -116,12 +118,15 @@ def _stage_data_dirs(cluster_job: dict[str, Any], job: JobSpec, working_dir: Pat
 def _stage_model_sources(cluster_job: dict[str, Any], job: JobSpec, working_dir: Path) -> list[str]:
     """Replay files and local checkpoints named by ``source`` are uploaded too (hub ids and URLs are not paths)."""
     uploaded = []
-    for i, model in enumerate(getattr(job, "models", [])):
-        if model.backend not in LOCAL_SOURCE_BACKENDS or not is_local_path(model.source):
+    from evalray.models.registry import plugin_for
+
+    for i, model in enumerate(job.models):
+        local_source = plugin_for(model).capabilities.local_source
+        if local_source is None or not is_local_path(model.source):
             continue
         source = Path(model.source).expanduser()
         if not source.exists():
-            if model.backend == "replay":
+            if local_source == "file":  # recorded outputs must exist; a missing directory may be a hub id
                 raise ConfigError(f"models.{i}.source: {model.source} does not exist")
             continue  # a hub id such as Qwen/Qwen2.5-0.5B
         name = source.resolve().name if source.is_dir() else source.stem
@@ -137,10 +142,9 @@ def _stage_model_sources(cluster_job: dict[str, Any], job: JobSpec, working_dir:
     return uploaded
 
 
-def _stage_perf_prompts(cluster_job: dict[str, Any], job: Any, working_dir: Path) -> list[str]:
+def _stage_perf_prompts(cluster_job: dict[str, Any], job: PerfJobSpec, working_dir: Path) -> list[str]:
     """A perf job's ``prompts.data_dir`` (benchmark prompts from local data) travels like a benchmark's."""
-    prompts = getattr(job, "prompts", None)
-    data_dir = getattr(prompts, "data_dir", None)
+    data_dir = job.prompts.data_dir
     if not data_dir or not is_local_path(data_dir):
         return []
     source = Path(data_dir).expanduser()

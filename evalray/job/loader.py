@@ -14,7 +14,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from evalray.errors import ConfigError, did_you_mean
-from evalray.job.spec import JobSpec
+from evalray.job.spec import MODEL_SPECS, JobSpec, unknown_backend_message
 
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
@@ -92,11 +92,20 @@ def interpolate(value: Any, scope: dict[str, Any], path: str = "") -> Any:
 def format_validation_error(exc: ValidationError, model: type[BaseModel]) -> str:
     """The first pydantic error as 'key.path: problem', with did-you-mean for unknown keys."""
     err = exc.errors()[0]
-    loc = [str(p) for p in err["loc"]]
+    raw_loc, backend = _strip_backend_tags(tuple(err["loc"]))
+    loc = [str(p) for p in raw_loc]
     where = ".".join(loc) or "(top level)"
     kind = err["type"]
+    if kind == "unknown_backend":
+        return f"{where}.backend: {unknown_backend_message(err.get('input'))}"
     if kind == "extra_forbidden":
-        parent = _model_at(model, err["loc"][:-1])
+        if backend is not None:
+            owners = [name for name, cls in MODEL_SPECS.items() if loc[-1] in cls.model_fields]
+            if owners:
+                return f"{where}: backend '{backend}' has no option '{loc[-1]}' (an option of {', '.join(owners)})"
+            parent = _model_at(MODEL_SPECS[backend], raw_loc[2:-1]) if len(raw_loc) > 2 else MODEL_SPECS[backend]
+        else:
+            parent = _model_at(model, raw_loc[:-1])
         options = list(parent.model_fields) if parent else []
         hint = did_you_mean(loc[-1], options)
         return f"{where}: unknown key '{loc[-1]}'{hint}"
@@ -106,6 +115,15 @@ def format_validation_error(exc: ValidationError, model: type[BaseModel]) -> str
     if kind not in ("value_error", "assertion_error") and "input" in err and not isinstance(err["input"], (dict, list)):
         msg += f" (got {err['input']!r})"
     return f"{where}: {msg}"
+
+
+def _strip_backend_tags(loc: tuple[Any, ...]) -> tuple[tuple[Any, ...], str | None]:
+    """Drop the union tag pydantic puts in the location of a model's error (``models.0.openai.dtype``), and say
+    which backend's spec it was."""
+    for i in range(2, len(loc)):
+        if loc[i - 2] == "models" and isinstance(loc[i - 1], int) and loc[i] in MODEL_SPECS:
+            return loc[:i] + loc[i + 1:], str(loc[i])
+    return loc, None
 
 
 def _model_at(model: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] | None:
@@ -154,7 +172,7 @@ def build_job(data: dict[str, Any], origin: str = "job") -> JobSpec:
 def _spec_class(kind: Any, origin: str) -> type[BaseModel]:
     kinds: dict[str, type[BaseModel]] = {"eval": JobSpec}
     try:
-        from evalray.loadgen.spec import PerfJobSpec  # optional: the perf job kind
+        from evalray.job.perf_spec import PerfJobSpec  # optional: the perf job kind
 
         kinds["perf"] = PerfJobSpec
     except ImportError:

@@ -3,13 +3,23 @@ docs show them)."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from functools import lru_cache
+from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    TypeAdapter,
+    field_validator,
+    model_validator,
+)
 
 from evalray.errors import did_you_mean
 
-BACKENDS = ("hf", "openai", "replay", "vllm", "serve")
+BACKENDS = ("hf", "openai", "replay", "vllm", "serve", "simulated")
 
 
 class StrictModel(BaseModel):
@@ -60,58 +70,140 @@ class ServingSpec(StrictModel):
     )
 
 
-class ModelSpec(StrictModel):
+DTYPES = ("auto", "float32", "bfloat16", "float16")
+
+
+class ModelSpecBase(StrictModel):
+    """What every model of a job has, whatever runs it. Each backend's spec adds its own options."""
+
     name: str = Field(..., min_length=1, description="Name of the model in results and reports.")
     backend: str = Field("hf", description="How the model is run: " + " | ".join(BACKENDS) + ".")
     source: str = Field(
         ...,
         description="hf/vllm: checkpoint directory, hub id or 'builtin:tiny-llama'; openai: base URL of the server "
         "(e.g. http://127.0.0.1:8000/v1); replay: JSONL file (or directory of <benchmark>.jsonl) of "
-        '{"id": ..., "output": ...} lines; serve: a model source to deploy, or serve://APP_NAME / an http URL to attach.',
+        '{"id": ..., "output": ...} lines; serve: a model source to deploy, or serve://APP_NAME / an http URL to attach; '
+        "simulated: any label.",
     )
     replicas: int = Field(1, ge=1, description="Number of model actors (engine replicas) in the generate stage.")
     resources: Resources = Field(default_factory=Resources, description="Ray resources of each model actor.")
     chat: bool = Field(False, description="Chat model: prompts go through the chat template / chat API.")
     generation: GenerationSpec = Field(default_factory=GenerationSpec, description="Decoding settings.")
     batch_size: int = Field(16, ge=1, description="Requests handed to a model actor at once.")
+
+
+class LocalWeightsOptions(StrictModel):
+    """Options of a backend that loads a checkpoint itself (hf, vllm, and serve when it deploys)."""
+
     max_length: int | None = Field(
-        None, ge=8, description="Context length in tokens (hf); default: the model's own maximum."
+        None, ge=8, description="Context length in tokens; default: the model's own maximum."
     )
-    dtype: str = Field("auto", description="Weights dtype for hf/vllm: auto, float32, bfloat16 or float16.")
-    trust_remote_code: bool = Field(False, description="Allow custom model code from the checkpoint (hf/vllm).")
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = Field(
+        "auto", description="Weights dtype: auto (the checkpoint's), float32, bfloat16 or float16.")
+    trust_remote_code: bool = Field(False, description="Allow custom model code from the checkpoint.")
     add_bos_token: bool | None = Field(
         None,
-        description="hf/vllm: prepend the tokenizer's BOS token to every prompt and log-likelihood context; null = "
-        "the tokenizer's own default (as lm-evaluation-harness and vLLM do), true/false force it.",
-    )
-    api: Literal["auto", "chat", "completions"] = Field(
-        "auto", description="openai: which endpoint to call; auto = chat/completions for chat models, else completions."
-    )
-    model_id: str | None = Field(
-        None, description="openai/serve: the model name sent in requests; default: the server's first model."
-    )
-    api_key_env: str | None = Field(
-        None, description="openai: name of the environment variable holding the API key (never written anywhere)."
-    )
-    concurrency: int = Field(32, ge=1, description="openai: requests in flight per model actor.")
-    timeout_s: float = Field(120.0, gt=0, description="openai: timeout of one request, in seconds.")
-    max_retries: int = Field(3, ge=0, description="openai: retries (with backoff) on 429, 5xx and timeouts.")
-    engine: dict[str, Any] = Field(
-        default_factory=dict,
-        description="vllm: engine settings passed to vLLM (tensor_parallel_size, max_model_len, "
-        "gpu_memory_utilization, enable_prefix_caching, ...).",
-    )
-    keep: bool = Field(False, description="serve: keep the deployment running after the job.")
-    serving: ServingSpec = Field(
-        default_factory=ServingSpec, description="serve: how evalray deploys the model as a Ray Serve app."
+        description="Prepend the tokenizer's BOS token to every prompt and log-likelihood context; null = the "
+        "tokenizer's own default (as lm-evaluation-harness and vLLM do), true/false force it.",
     )
 
-    @field_validator("backend")
-    @classmethod
-    def _known_backend(cls, value: str) -> str:
-        if value not in BACKENDS:
-            raise ValueError(f"unknown backend '{value}'{did_you_mean(value, BACKENDS)}; choose one of {', '.join(BACKENDS)}")
-        return value
+
+class ClientOptions(StrictModel):
+    """Options of a backend that talks to an OpenAI-compatible server (openai, and serve's client side)."""
+
+    api: Literal["auto", "chat", "completions"] = Field(
+        "auto", description="Which endpoint to call; auto = chat/completions for chat models, else completions."
+    )
+    model_id: str | None = Field(None, description="The model name sent in requests; default: the server's first model.")
+    api_key_env: str | None = Field(
+        None, description="Name of the environment variable holding the API key (never written anywhere)."
+    )
+    concurrency: int = Field(32, ge=1, description="Requests in flight per model actor.")
+    timeout_s: float = Field(120.0, gt=0, description="Timeout of one request, in seconds.")
+    max_retries: int = Field(3, ge=0, description="Retries (with backoff) on 429, 5xx and timeouts.")
+
+
+ENGINE_DESCRIPTION = ("Engine settings passed to vLLM (tensor_parallel_size, max_model_len, gpu_memory_utilization, "
+                      "enable_prefix_caching, ...).")
+
+
+class HFModelSpec(ModelSpecBase, LocalWeightsOptions):
+    """``backend: hf``: a transformers causal LM in each model actor."""
+
+    backend: Literal["hf"] = Field("hf", description="hf: a transformers causal LM on CPU or GPU.")
+
+
+class VLLMModelSpec(ModelSpecBase, LocalWeightsOptions):
+    """``backend: vllm``: vLLM engines through Ray Data LLM."""
+
+    backend: Literal["vllm"] = Field(..., description="vllm: vLLM engines through ray.data.llm.")
+    engine: dict[str, Any] = Field(default_factory=dict, description=ENGINE_DESCRIPTION)
+
+
+class OpenAIModelSpec(ModelSpecBase, ClientOptions):
+    """``backend: openai``: any OpenAI-compatible endpoint."""
+
+    backend: Literal["openai"] = Field(..., description="openai: any OpenAI-compatible server.")
+
+
+class ServeModelSpec(ModelSpecBase, LocalWeightsOptions, ClientOptions):
+    """``backend: serve``: deploy the model as a Ray Serve app (or attach to one) and evaluate through its API."""
+
+    backend: Literal["serve"] = Field(..., description="serve: a Ray Serve app that speaks the OpenAI API.")
+    engine: dict[str, Any] = Field(default_factory=dict, description="With the vllm engine: " + ENGINE_DESCRIPTION)
+    keep: bool = Field(False, description="Keep the deployment running after the job.")
+    serving: ServingSpec = Field(default_factory=ServingSpec, description="How evalray deploys the model.")
+
+
+class ReplayModelSpec(ModelSpecBase):
+    """``backend: replay``: recorded outputs re-scored without a model."""
+
+    backend: Literal["replay"] = Field(..., description="replay: recorded outputs from a JSONL file.")
+
+
+class SimulatedModelSpec(ModelSpecBase):
+    """``backend: simulated``: a stand-in engine with a fixed service time per batch, for scaling measurements."""
+
+    backend: Literal["simulated"] = Field(..., description="simulated: fixed-time stand-in engine.")
+    service_time_s: float = Field(0.25, ge=0, description="Wall time of one batch, whatever it holds (sleeps).")
+    answer: str = Field("simulated", description="The text every generation returns.")
+
+
+MODEL_SPECS: dict[str, type[ModelSpecBase]] = {
+    "hf": HFModelSpec, "vllm": VLLMModelSpec, "openai": OpenAIModelSpec, "serve": ServeModelSpec,
+    "replay": ReplayModelSpec, "simulated": SimulatedModelSpec,
+}
+ModelSpec = ModelSpecBase  # the type every model spec is (annotations); parse one with parse_model_spec
+
+
+def _backend_tag(value: Any) -> str | None:
+    backend = value.get("backend", "hf") if isinstance(value, dict) else getattr(value, "backend", None)
+    return backend if backend in MODEL_SPECS else None
+
+
+AnyModelSpec = Annotated[
+    Union[tuple(Annotated[cls, Tag(name)] for name, cls in MODEL_SPECS.items())],  # type: ignore[misc]
+    Discriminator(
+        _backend_tag,
+        custom_error_type="unknown_backend",
+        custom_error_message="unknown backend",
+    ),
+]
+_MODEL_ADAPTER: TypeAdapter = TypeAdapter(AnyModelSpec)
+
+
+def parse_model_spec(data: str | dict[str, Any] | ModelSpecBase) -> ModelSpecBase:
+    """A model spec of the right backend type from JSON, a dict or another spec (re-validated)."""
+    if isinstance(data, ModelSpecBase):
+        return data
+    if isinstance(data, (str, bytes)):
+        return _MODEL_ADAPTER.validate_json(data)
+    return _MODEL_ADAPTER.validate_python(data)
+
+
+def unknown_backend_message(value: Any) -> str:
+    backend = str(value.get("backend")) if isinstance(value, dict) else str(value)
+    return (f"unknown backend '{backend}'{did_you_mean(backend, BACKENDS)}; choose one of {', '.join(BACKENDS)}")
 
 
 class BenchmarkSpec(StrictModel):
@@ -135,12 +227,23 @@ class BenchmarkSpec(StrictModel):
     @field_validator("name")
     @classmethod
     def _known_benchmark(cls, value: str) -> str:
-        from evalray.benchmarks import registry
-
-        names = registry.names()
-        if value not in names:
+        names = known_benchmarks()
+        if names and value not in names:
             raise ValueError(f"unknown benchmark '{value}'{did_you_mean(value, names)}")
         return value
+
+
+@lru_cache(maxsize=1)
+def known_benchmarks() -> tuple[str, ...]:
+    """Every benchmark name a job may use: the union of the callables registered in the ``evalray.benchmarks``
+    entry-point group (evalray's own registry, and any installed package that adds benchmarks). Looked up through
+    the entry points, so this layer never imports the benchmark implementations."""
+    from importlib.metadata import entry_points
+
+    names: set[str] = set()
+    for entry in entry_points(group="evalray.benchmarks"):
+        names.update(entry.load()())
+    return tuple(sorted(names))
 
 
 class RaySpec(StrictModel):
@@ -163,7 +266,7 @@ class JobSpec(StrictModel):
     name: str = Field(..., min_length=1, description="Job name, used in run ids and the default output path.")
     kind: Literal["eval"] = Field("eval", description="Job kind: eval (benchmarks over models).")
     description: str | None = Field(None, description="Free text shown in the report.")
-    models: list[ModelSpec] = Field(..., min_length=1, description="Models to evaluate; each gets its own actor pool.")
+    models: list[AnyModelSpec] = Field(..., min_length=1, description="Models to evaluate; each gets its own actor pool.")
     benchmarks: list[BenchmarkSpec] = Field(..., min_length=1, description="Benchmarks to run on every model.")
     output: str = Field("runs/${name}", description="Result directory (local path or file:// URI).")
     ray: RaySpec = Field(default_factory=RaySpec, description="Where the job runs.")

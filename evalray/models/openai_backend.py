@@ -21,7 +21,8 @@ from typing import Any, Sequence
 from urllib.parse import urlparse
 
 from evalray.errors import BackendError
-from evalray.job.spec import ModelSpec
+from evalray.job.spec import OpenAIModelSpec
+from evalray.models.decoding import OPENAI_API_MAX_STOP, max_new_tokens, stop_strings, truncate_stop
 from evalray.models.base import Backend
 from evalray.types import Generation, Request
 
@@ -37,7 +38,7 @@ def base_url(source: str) -> str:
     return url if parsed.path not in ("", "/") else url + "/v1"
 
 
-def api_headers(spec: ModelSpec) -> dict[str, str]:
+def api_headers(spec: OpenAIModelSpec) -> dict[str, str]:
     headers = {"Content-Type": "application/json"}
     if spec.api_key_env:
         key = os.environ.get(spec.api_key_env)
@@ -47,7 +48,7 @@ def api_headers(spec: ModelSpec) -> dict[str, str]:
     return headers
 
 
-def check_reachable(spec: ModelSpec, timeout_s: float = 5.0) -> str:
+def check_reachable(spec: OpenAIModelSpec, timeout_s: float = 5.0) -> str:
     """Ask the server for its models (driver-side preflight); return the model id to use."""
     import json
     import urllib.error
@@ -74,7 +75,7 @@ def check_reachable(spec: ModelSpec, timeout_s: float = 5.0) -> str:
 
 
 class OpenAIBackend(Backend):
-    def __init__(self, spec: ModelSpec) -> None:
+    def __init__(self, spec: OpenAIModelSpec) -> None:
         super().__init__(spec)
         self.url = base_url(spec.source)
         self.headers = api_headers(spec)
@@ -126,38 +127,38 @@ class OpenAIBackend(Backend):
         gen = self.spec.generation
         payload: dict[str, Any] = {
             "model": self.model_id,
-            "max_tokens": min(request.max_tokens or gen.max_tokens, gen.max_tokens),
+            "max_tokens": max_new_tokens(request, gen),
             "temperature": gen.temperature,
             "top_p": gen.top_p,
         }
         if gen.seed is not None:
             payload["seed"] = gen.seed
-        stop = list(dict.fromkeys(list(request.stop) + list(gen.stop)))
+        stop = stop_strings(request, gen)
         if stop:
-            payload["stop"] = stop[:4]
+            payload["stop"] = list(stop[:OPENAI_API_MAX_STOP])
         if request.repeats > 1:
             payload["n"] = request.repeats
         return payload
 
     async def _generate_one(self, request: Request) -> Generation:
-        from evalray.models.hf import truncate_stop
-
         try:
             payload = self._sampling(request)
             if self.use_chat:
                 messages = list(request.messages) or [{"role": "user", "content": request.prompt}]
                 body = await self._post("/chat/completions", {**payload, "messages": messages})
-                texts = [(c.get("message") or {}).get("content") or "" for c in body.get("choices", [])]
+                texts = answer_texts(body, chat=True)
             else:
                 prompt = request.prompt or "\n\n".join(m["content"] for m in request.messages)
                 body = await self._post("/completions", {**payload, "prompt": prompt})
-                texts = [c.get("text") or "" for c in body.get("choices", [])]
-            if not texts:
-                return Generation(error="server returned no choices")
-            texts = [truncate_stop(t, request.stop) for t in texts]  # the API allows only 4 stop strings
+                texts = answer_texts(body, chat=False)
+            # the API takes only the first four stop strings: cut at every one of them here
+            stop = stop_strings(request, self.spec.generation)
+            texts = [truncate_stop(t, stop) for t in texts]
             return Generation(texts=(texts * request.repeats)[: max(request.repeats, len(texts))])
         except BackendError as exc:
             return Generation(error=str(exc))
+        except Exception as exc:  # anything unexpected stays on this one sample
+            return Generation(error=f"{type(exc).__name__}: {exc}"[:500])
 
     async def _loglikelihood_one(self, request: Request) -> Generation:
         result = Generation()
@@ -175,6 +176,8 @@ class OpenAIBackend(Backend):
                 result.continuation_tokens.append(count)
         except BackendError as exc:
             return Generation(error=str(exc))
+        except Exception as exc:  # anything unexpected stays on this one sample
+            return Generation(error=f"{type(exc).__name__}: {exc}"[:500])
         return result
 
     async def _gather(self, coroutines):
@@ -185,6 +188,27 @@ class OpenAIBackend(Backend):
 
     def loglikelihood(self, requests: Sequence[Request]) -> list[Generation]:
         return self._run(self._gather([self._loglikelihood_one(r) for r in requests]))
+
+
+def answer_texts(body: Any, chat: bool) -> list[str]:
+    """The texts of a (chat) completion response; a body of any other shape is a BackendError for its sample."""
+    choices = body.get("choices") if isinstance(body, dict) else None
+    if not isinstance(choices, list) or not choices:
+        raise BackendError(f"server returned no choices ({_shape(body)})")
+    texts = []
+    for choice in choices:
+        if not isinstance(choice, dict):
+            raise BackendError(f"server returned a choice that is not an object ({_shape(choice)})")
+        value = (choice.get("message") or {}).get("content") if chat else choice.get("text")
+        if value is not None and not isinstance(value, str):
+            raise BackendError(f"server returned a {type(value).__name__} as the answer text")
+        texts.append(value or "")
+    return texts
+
+
+def _shape(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def continuation_logprob(body: dict[str, Any], start: int, end: int) -> tuple[float, bool, int]:
@@ -214,83 +238,22 @@ STAGE_BATCH_PER_CONCURRENCY = 4
 # Batches one actor works on at once (their requests share the actor's event loop and semaphore): while one batch
 # drains its last requests the next one keeps the connection pool full.
 STAGE_BATCHES_IN_FLIGHT = 3
-REQUEST_COLUMNS = ("kind", "prompt", "messages", "continuations", "stop", "max_tokens", "repeats", "uid")
 
 
-def stage_batch_size(spec: ModelSpec) -> int:
+def stage_batch_size(spec: OpenAIModelSpec) -> int:
     return max(spec.batch_size, STAGE_BATCH_PER_CONCURRENCY * spec.concurrency)
 
 
-class OpenAIStage:
-    """One client replica as a Ray Data actor: an Arrow batch of request rows in, the same rows plus the
-    :data:`~evalray.models.base.OUTPUT_COLUMNS` out (a backend failure becomes an error on each row of the batch)."""
+def build_stage(ds, spec: OpenAIModelSpec):
+    """The generate stage of an ``openai`` model: ``replicas`` client actors with the model's resources, each
+    answering :data:`STAGE_BATCHES_IN_FLIGHT` Arrow batches of :func:`stage_batch_size` rows at once."""
+    from evalray.models.stage import actor_pool_stage
 
-    def __init__(self, spec_json: str, secrets: dict[str, str] | None = None) -> None:
-        import ray
-
-        os.environ.update(secrets or {})  # API keys live in this process's memory only
-        self.backend = OpenAIBackend(ModelSpec.model_validate_json(spec_json))
-        context = ray.get_runtime_context()
-        self.actor_id = context.get_actor_id() or f"task-{context.get_task_id()}"
-        self.node_id = context.get_node_id()
-
-    def __call__(self, table):
-        import pyarrow as pa
-
-        from evalray.models.base import answer_requests, request_from_row
-
-        names = [c for c in REQUEST_COLUMNS if c in table.column_names]
-        requests = [request_from_row(row) for row in table.select(names).to_pylist()]
-        generations = answer_requests(self.backend, requests)
-        n = len(generations)
-        columns = {
-            "texts": pa.array([list(g.texts) for g in generations], pa.list_(pa.string())),
-            "loglikelihoods": pa.array([[float(x) for x in g.loglikelihoods] for g in generations],
-                                       pa.list_(pa.float64())),
-            "is_greedy": pa.array([[bool(x) for x in g.is_greedy] for g in generations], pa.list_(pa.bool_())),
-            "error": pa.array([g.error for g in generations], pa.string()),
-            "served_by": pa.array([self.actor_id] * n, pa.string()),
-            "node_id": pa.array([self.node_id] * n, pa.string()),
-        }
-        for name, column in columns.items():
-            if name in table.column_names:
-                table = table.drop_columns([name])
-            table = table.append_column(name, column)
-        return table
-
-    def __del__(self) -> None:  # close the HTTP session when the pool lets the actor go (never wait long)
-        backend = getattr(self, "backend", None)
-        if backend is not None and backend.loop.is_running():
-            try:
-                asyncio.run_coroutine_threadsafe(backend.session.close(), backend.loop).result(timeout=2.0)
-                backend.loop.call_soon_threadsafe(backend.loop.stop)
-            except Exception:
-                pass
+    return actor_pool_stage(ds, spec, batch_size=stage_batch_size(spec), calls_per_actor=STAGE_BATCHES_IN_FLIGHT)
 
 
-def build_stage(ds, spec: ModelSpec):
-    """The generate stage of an ``openai`` model: ``replicas`` :class:`OpenAIStage` actors with the model's
-    resources, each answering :data:`STAGE_BATCHES_IN_FLIGHT` Arrow batches of :func:`stage_batch_size` rows at once."""
-    import ray
-
-    from evalray.pipeline.stages import driver_secrets
-
-    resources = spec.resources
-    return ds.map_batches(
-        OpenAIStage,
-        fn_constructor_args=(spec.model_dump_json(), driver_secrets(spec)),
-        # several calls of the UDF really run at once per actor (Ray Data runs one at a time unless told so)
-        compute=ray.data.ActorPoolStrategy(size=spec.replicas, max_tasks_in_flight_per_actor=STAGE_BATCHES_IN_FLIGHT,
-                                           max_concurrent_calls_per_actor=STAGE_BATCHES_IN_FLIGHT,
-                                           enable_true_multi_threading=STAGE_BATCHES_IN_FLIGHT > 1),
-        num_cpus=resources.num_cpus,
-        num_gpus=resources.num_gpus or None,
-        batch_size=stage_batch_size(spec),
-        batch_format="pyarrow",
-        zero_copy_batch=True,
-        memory=int(resources.memory_gb * 1024**3) if resources.memory_gb else None,
-        accelerator_type=resources.accelerator_type,
-    )
+def preflight(spec: OpenAIModelSpec) -> None:
+    check_reachable(spec)
 
 
 BACKEND = OpenAIBackend

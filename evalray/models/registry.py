@@ -1,36 +1,120 @@
-"""Backend names -> implementations, imported lazily so optional extras (vllm) are only needed when used.
+"""Backends as plugins: one :class:`BackendPlugin` per backend, looked up by the ``backend`` of a model spec.
 
-A backend module provides a :class:`~evalray.models.base.Backend` subclass, run by evalray's own actor pool, and may
-also provide:
+A plugin holds everything the rest of evalray needs to know about a backend, so no code outside ``models/`` branches
+on backend names:
 
-* ``build_stage(ds, spec) -> ds`` — replaces the actor-pool generate stage (e.g. ``ray.data.llm`` for vLLM); it takes
-  rows with the request columns and returns them with :data:`~evalray.models.base.OUTPUT_COLUMNS` added;
-* ``driver_context(spec)`` — a context manager run on the driver around the whole job that yields the effective
-  ModelSpec (e.g. deploys a Ray Serve app, yields an ``openai`` spec pointing at it, and tears it down).
+* ``spec_type`` — its pydantic spec (a member of :data:`evalray.job.spec.AnyModelSpec`);
+* ``module`` — the implementation, imported lazily (optional extras such as vLLM are needed only when used). The
+  module provides ``BACKEND`` (a :class:`~evalray.models.base.Backend` run by :class:`~evalray.models.stage.ModelStage`
+  actors) and may provide ``build_stage(ds, spec) -> ds`` (its own Ray Data chain, e.g. ``ray.data.llm``),
+  ``driver_context(spec)`` (a context manager on the driver around the job that yields the effective spec, e.g. a
+  deployed Serve app as an ``openai`` spec) and ``preflight(spec)`` (a fast one-line check on the driver before Ray
+  starts);
+* ``capabilities`` — what it can do (log-likelihoods, whether it forces generate mode, which sources are local files).
 """
 
 from __future__ import annotations
 
 import importlib
+from dataclasses import dataclass
 from types import ModuleType
+from typing import Any, Callable, ContextManager
 
-BACKEND_MODULES = {
-    "hf": "evalray.models.hf",
-    "openai": "evalray.models.openai_backend",
-    "replay": "evalray.models.replay",
-    "vllm": "evalray.models.vllm_backend",
-    "serve": "evalray.models.serve_backend",
+from evalray.job.spec import MODEL_SPECS, ModelSpecBase
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a backend can do, for the planner and the cluster tools."""
+
+    loglikelihood: bool  # answers log-likelihood requests
+    forces_generate: bool = False  # every benchmark runs in generate mode (recorded text only)
+    local_source: str | None = None  # "dir": source may be a local checkpoint dir; "file": a local file or dir
+    hosts_weights: bool = False  # loads model weights itself (GPU/CPU memory, dtype, BOS handling apply)
+
+
+@dataclass(frozen=True)
+class BackendPlugin:
+    name: str
+    module: str
+    capabilities: Capabilities
+    description: str
+
+    @property
+    def spec_type(self) -> type[ModelSpecBase]:
+        return MODEL_SPECS[self.name]
+
+    def load(self) -> ModuleType:
+        from evalray.errors import BackendError
+
+        try:
+            return importlib.import_module(self.module)
+        except ModuleNotFoundError as exc:
+            if exc.name and exc.name.startswith("evalray"):
+                raise
+            raise BackendError(f"backend '{self.name}' needs the missing package '{exc.name}'") from None
+
+    def backend_class(self) -> type:
+        return self.load().BACKEND
+
+    def build_stage(self, ds, spec: ModelSpecBase):
+        """The model's generate stage: the module's own chain, else an actor pool of its Backend."""
+        module = self.load()
+        if hasattr(module, "build_stage"):
+            return module.build_stage(ds, spec)
+        from evalray.models.stage import actor_pool_stage
+
+        return actor_pool_stage(ds, spec)
+
+    def driver_context(self, spec: ModelSpecBase) -> ContextManager[ModelSpecBase]:
+        module = self.load()
+        if hasattr(module, "driver_context"):
+            return module.driver_context(spec)
+        from contextlib import nullcontext
+
+        return nullcontext(spec)
+
+    def preflight(self, spec: ModelSpecBase) -> None:
+        hook: Callable[[Any], None] | None = getattr(self.load(), "preflight", None)
+        if hook is not None:
+            hook(spec)
+
+
+PLUGINS: dict[str, BackendPlugin] = {
+    plugin.name: plugin
+    for plugin in (
+        BackendPlugin("hf", "evalray.models.hf", Capabilities(True, local_source="dir", hosts_weights=True),
+                      "transformers causal LM in each model actor"),
+        BackendPlugin("vllm", "evalray.models.vllm_backend",
+                      Capabilities(True, local_source="dir", hosts_weights=True), "vLLM engines via ray.data.llm"),
+        BackendPlugin("openai", "evalray.models.openai_backend", Capabilities(True),
+                      "any OpenAI-compatible endpoint"),
+        BackendPlugin("serve", "evalray.models.serve_backend",
+                      Capabilities(True, local_source="dir", hosts_weights=True),
+                      "a Ray Serve app speaking the OpenAI API (deployed or attached)"),
+        BackendPlugin("replay", "evalray.models.replay", Capabilities(False, forces_generate=True, local_source="file"),
+                      "recorded outputs re-scored"),
+        BackendPlugin("simulated", "evalray.models.simulated", Capabilities(True),
+                      "fixed-time stand-in engine for scaling measurements"),
+    )
 }
 
 
-def backend_module(name: str) -> ModuleType:
+def plugin(name: str) -> BackendPlugin:
     from evalray.errors import BackendError
 
-    try:
-        return importlib.import_module(BACKEND_MODULES[name])
-    except ModuleNotFoundError as exc:
-        raise BackendError(f"backend '{name}' needs the missing package '{exc.name}'") from None
+    if name not in PLUGINS:
+        raise BackendError(f"unknown backend '{name}'")
+    return PLUGINS[name]
+
+
+def plugin_for(spec: ModelSpecBase) -> BackendPlugin:
+    return plugin(spec.backend)
+
+
+def backend_module(name: str) -> ModuleType:
+    return plugin(name).load()
 
 
 def backend_class(name: str) -> type:
-    return backend_module(name).BACKEND
+    return plugin(name).backend_class()

@@ -13,32 +13,30 @@ from contextlib import contextmanager
 from typing import Iterator
 
 from evalray.errors import BackendError
-from evalray.job.spec import ModelSpec, Resources
+from evalray.job.spec import ClientOptions, OpenAIModelSpec, Resources, ServeModelSpec
 from evalray.models.openai_backend import OpenAIBackend
 
 ATTACH_PREFIXES = ("serve://", "http://", "https://")
 CLIENT_CPUS = 0.25
 
 
-def client_spec(spec: ModelSpec, url: str, model_id: str) -> ModelSpec:
-    """The ``openai`` spec that evaluates through the deployment (one light client actor per requested replica)."""
-    return spec.model_copy(update={
-        "backend": "openai", "source": url, "model_id": model_id, "replicas": 1,
-        "resources": Resources(num_cpus=CLIENT_CPUS), "keep": True,
-    })
+def client_spec(spec: ServeModelSpec, url: str, model_id: str) -> OpenAIModelSpec:
+    """The ``openai`` spec that evaluates through the deployment (one light client actor)."""
+    shared = {name: getattr(spec, name) for name in ("name", "chat", "generation", "batch_size")}
+    client = {name: getattr(spec, name) for name in ClientOptions.model_fields if name != "model_id"}
+    return OpenAIModelSpec(backend="openai", source=url, model_id=model_id, replicas=1,
+                           resources=Resources(num_cpus=CLIENT_CPUS), **shared, **client)
 
 
 @contextmanager
-def driver_context(spec: ModelSpec) -> Iterator[ModelSpec]:
-    import ray
-
+def driver_context(spec: ServeModelSpec) -> Iterator[OpenAIModelSpec]:
+    from evalray.runtime import ray_session
     from evalray.serving import deploy
 
     if spec.source.startswith(("http://", "https://")):  # a plain URL needs no Ray on the driver
         yield client_spec(spec, *_url_and_model(deploy.attach(spec.source, spec.model_id)))
         return
-    started = _ensure_ray()
-    try:
+    with ray_session():  # Serve needs Ray on the driver: the runner's, else an embedded one for this context
         if spec.source.startswith("serve://"):
             deployment = deploy.attach(spec.source, spec.model_id)
         else:
@@ -48,33 +46,16 @@ def driver_context(spec: ModelSpec) -> Iterator[ModelSpec]:
         finally:
             if not spec.keep:
                 deploy.teardown(deployment)
-    finally:
-        if started:
-            ray.shutdown()
 
 
 def _url_and_model(deployment) -> tuple[str, str]:
     return deployment.url, deployment.model_id
 
 
-def _ensure_ray() -> bool:
-    """Serve needs Ray on the driver. The runner normally connects first; if not, start an embedded local Ray
-    (as the runner would: 127.0.0.1, no dashboard) and report that this context owns it."""
-    import os
-
-    import ray
-
-    if ray.is_initialized():
-        return False
-    os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
-    ray.init(include_dashboard=False, logging_level="WARNING")
-    return True
-
-
 class ServeBackend(OpenAIBackend):
     """A model actor of an attached app (the job normally gets an ``openai`` spec from :func:`driver_context`)."""
 
-    def __init__(self, spec: ModelSpec) -> None:
+    def __init__(self, spec: ServeModelSpec) -> None:
         if not spec.source.startswith(ATTACH_PREFIXES):
             raise BackendError(f"model '{spec.name}': backend 'serve' deploys from the driver (driver_context); "
                                "a model actor can only attach to serve://APP_NAME or an http(s) URL")
@@ -82,8 +63,17 @@ class ServeBackend(OpenAIBackend):
             from evalray.serving import deploy
 
             deployment = deploy.attach(spec.source, spec.model_id)
-            spec = client_spec(spec, deployment.url, deployment.model_id)
-        super().__init__(spec)
+            super().__init__(client_spec(spec, deployment.url, deployment.model_id))
+        else:
+            super().__init__(client_spec(spec, spec.source, spec.model_id or ""))
 
 
 BACKEND = ServeBackend
+
+
+def preflight(spec: ServeModelSpec) -> None:
+    """A model to deploy must be loadable; an attached URL is checked when the app is attached."""
+    if not spec.source.startswith(ATTACH_PREFIXES):
+        from evalray.models.checkpoint import preflight as check_weights
+
+        check_weights(spec)

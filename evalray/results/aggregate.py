@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import math
-from typing import Any
+from typing import Any, Mapping, Sequence
 
-import pandas as pd
-
+from evalray.rows import score_values
 from evalray.scoring.metrics import confidence_interval, mean_stderr
+
+Row = Mapping[str, Any]
 
 
 def _row(model: str, benchmark: str, subset: str | None, metric: str, values: list[float], level: str) -> dict[str, Any]:
@@ -25,12 +25,12 @@ def _clean(x: float) -> float | None:
     return None if x is None or math.isnan(x) else round(float(x), 6)
 
 
-def score_rows(frame: pd.DataFrame, model: str, benchmark: str, categories: dict[str, str]) -> list[dict[str, Any]]:
+def score_rows(samples: Sequence[Row], model: str, benchmark: str, categories: dict[str, str]) -> list[dict[str, Any]]:
     """Score rows of one (model, benchmark): the overall micro average (subset null, n = all scored samples), one row
     per subset and per category when the benchmark has subsets, and ``<metric>_macro`` over subsets."""
-    scored = frame[frame["error"].isna()] if "error" in frame else frame
-    parsed = [json.loads(s) for s in scored["scores"]]
-    subsets = list(scored["subset"])
+    scored = [row for row in samples if not row.get("error")]
+    parsed = [score_values(row) for row in scored]
+    subsets = [row.get("subset") for row in scored]
     metrics: list[str] = []
     for values in parsed:
         for name in values:
@@ -69,6 +69,6 @@ def score_rows(frame: pd.DataFrame, model: str, benchmark: str, categories: dict
     return rows
 
 
-def count_row(frame: pd.DataFrame, model: str, benchmark: str) -> dict[str, Any]:
-    errors = int(frame["error"].notna().sum()) if "error" in frame else 0
-    return {"model": model, "benchmark": benchmark, "samples": int(len(frame)), "errors": errors}
+def count_row(samples: Sequence[Row], model: str, benchmark: str) -> dict[str, Any]:
+    errors = sum(1 for row in samples if row.get("error"))
+    return {"model": model, "benchmark": benchmark, "samples": len(samples), "errors": errors}

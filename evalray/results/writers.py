@@ -6,20 +6,23 @@ results are written to a local staging directory and copied there.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping, Sequence
 
-import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-SCHEMA_VERSION = 1
+from evalray.results.schema import SCHEMA_VERSION, RunResult  # noqa: F401  (SCHEMA_VERSION re-exported)
+from evalray.rows import COLUMN_TYPES, FLOATS, score_values
+
 SAMPLE_COLUMNS = [
-    "id", "uid", "subset", "mode", "prompt", "messages", "continuations", "output", "texts", "loglikelihoods",
-    "extracted", "target", "scores", "error", "served_by", "node_id",
+    "id", "uid", "subset", "mode", "prompt", "messages", "continuations", "contexts", "output", "texts",
+    "loglikelihoods", "is_greedy", "extracted", "target", "scores", "error", "served_by", "node_id",
 ]
 
 
@@ -32,38 +35,52 @@ def local_path(output: str) -> Path | None:
     return Path(output).expanduser()
 
 
-def sample_table(frame: pd.DataFrame) -> pa.Table:
-    columns = [c for c in SAMPLE_COLUMNS if c in frame.columns]
-    data = frame[columns].sort_values("uid", kind="stable").reset_index(drop=True)
-    data = data.astype({c: "object" for c in ("continuations", "texts", "loglikelihoods") if c in data})
-    for column in ("continuations", "texts", "loglikelihoods"):
-        if column in data:
-            data[column] = [list(v) if v is not None else [] for v in data[column]]
-    types = {"continuations": pa.list_(pa.string()), "texts": pa.list_(pa.string()), "loglikelihoods": pa.list_(pa.float64())}
-    arrays = {}
-    for column in data.columns:
-        kind = types.get(column, pa.string())
-        values = data[column].tolist()
-        if kind == pa.string():
-            values = [None if v is None or (isinstance(v, float) and pd.isna(v)) else str(v) for v in values]
-        arrays[column] = pa.array(values, type=kind)
-    return pa.table(arrays)
+def sample_table(samples: Sequence[Mapping[str, Any]]) -> pa.Table:
+    """The per-sample table of one (model, benchmark), sorted by uid: the pipeline's columns with their declared
+    Arrow types, and ``scores`` as a struct of the benchmark's metrics (a list for pooled metrics), null on errors."""
+    ordered = sorted(samples, key=lambda row: str(row.get("uid")))
+    present = [c for c in SAMPLE_COLUMNS if c != "scores" and any(c in row for row in ordered)]
+    arrays: dict[str, pa.Array] = {}
+    for column in present:
+        arrays[column] = pa.array([row.get(column) for row in ordered], type=COLUMN_TYPES.get(column, pa.string()))
+    values = [None if row.get("error") else score_values(row) for row in ordered]
+    names = list(dict.fromkeys(name for v in values if v for name in v))
+    fields = [pa.field(n, FLOATS if any(isinstance((v or {}).get(n), list) for v in values) else pa.float64())
+              for n in names]
+    score_type = pa.struct(fields) if fields else pa.struct([])
+    arrays["scores"] = pa.array([None if v is None else {n: v.get(n) for n in names} for v in values], type=score_type)
+    order = [c for c in SAMPLE_COLUMNS if c in arrays]
+    return pa.table({c: arrays[c] for c in order})
 
 
-def write_run(output: str, result: dict[str, Any], frames: dict[tuple[str, str], pd.DataFrame]) -> str:
+def write_json_atomic(path: Path, data: Any) -> None:
+    """Write JSON to a temporary file beside ``path`` and rename it into place."""
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as f:
+            f.write(json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+
+
+def write_run(output: str, result: RunResult, samples: dict[tuple[str, str], Sequence[Mapping[str, Any]]]) -> str:
     """Write everything; return where it went."""
     target = local_path(output)
     staging = target if target is not None else Path(tempfile.mkdtemp(prefix="evalray-out-"))
     staging.mkdir(parents=True, exist_ok=True)
-    for (model, benchmark), frame in frames.items():
+    for (model, benchmark), rows in samples.items():
         path = staging / "samples" / model / f"{benchmark}.parquet"
         path.parent.mkdir(parents=True, exist_ok=True)
-        pq.write_table(sample_table(frame), path)
-    (staging / "result.json").write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        pq.write_table(sample_table(rows), path)
+    data = result.as_dict()
+    write_json_atomic(staging / "result.json", data)
     from evalray.results.report import html_report, markdown_report
 
-    (staging / "report.md").write_text(markdown_report(result), encoding="utf-8")
-    (staging / "report.html").write_text(html_report(result), encoding="utf-8")
+    (staging / "report.md").write_text(markdown_report(data), encoding="utf-8")
+    (staging / "report.html").write_text(html_report(data), encoding="utf-8")
     if target is None:
         upload(staging, output)
         shutil.rmtree(staging, ignore_errors=True)

@@ -1,0 +1,214 @@
+"""The one row schema between Ray Data stages.
+
+Every column that carries a :class:`~evalray.types.Sample`, a :class:`~evalray.types.Request`, a
+:class:`~evalray.types.Generation` or a :class:`~evalray.types.Score` through the pipeline is declared here once, with
+its Arrow type, and encoded/decoded only here. Stages (evalray's actor pools, the openai stage, the vLLM chain, the
+scoring tasks, judges) take Arrow tables (or dict rows) and use :func:`read_requests`, :func:`append_generations`,
+:func:`decode_sample`, ... — never their own column lists. Adding a field to a dataclass of the contract means adding
+one :class:`Column` here (``tests/unit/test_rows.py`` fails until every field has one).
+
+Columns not declared here travel through every stage untouched (Ray Data keeps them; stages append, never select).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Mapping, Sequence
+
+import pyarrow as pa
+
+from evalray.types import Generation, Request, Sample, Score
+
+
+@dataclass(frozen=True)
+class Column:
+    """One pipeline column: its name, Arrow type, the contract field it carries and how a value is encoded."""
+
+    name: str
+    type: pa.DataType
+    field: str  # the dataclass field it carries ("" for row-level columns)
+    encode: Callable[[Any], Any] = lambda v: v
+    decode: Callable[[Any], Any] = lambda v: v
+
+
+def _json_encode(value: Any) -> str:
+    return json.dumps(value if not isinstance(value, tuple) else list(value), ensure_ascii=False, sort_keys=True)
+
+
+def _json_decode(value: Any) -> Any:
+    return json.loads(value) if value else None
+
+
+def _tuple(value: Any) -> tuple:
+    return tuple(value) if value is not None else ()
+
+
+def _list(value: Any) -> list:
+    return list(value) if value is not None else []
+
+
+STRINGS = pa.list_(pa.string())
+FLOATS = pa.list_(pa.float64())
+
+# ---- the sample (and the row's identity) ---------------------------------------------------------------------------
+SAMPLE_COLUMNS: tuple[Column, ...] = (
+    Column("uid", pa.string(), "uid"),  # "<benchmark>::<id>", the row's stable key
+    Column("id", pa.string(), "id", str, str),
+    Column("benchmark", pa.string(), "benchmark"),
+    Column("subset", pa.string(), "subset", lambda v: v, lambda v: v if v not in ("", None) else None),
+    Column("input", pa.string(), "input"),
+    Column("target", pa.string(), "target", str, lambda v: "" if v is None else str(v)),
+    Column("choices", STRINGS, "choices", _list, _tuple),
+    Column("metadata", pa.string(), "metadata", _json_encode, lambda v: _json_decode(v) or {}),
+)
+ROW_COLUMNS: tuple[Column, ...] = (
+    Column("model", pa.string(), ""),  # the model (job name) that answers this row
+    Column("mode", pa.string(), ""),  # the benchmark's scoring mode: generate | loglikelihood
+)
+# ---- the request ---------------------------------------------------------------------------------------------------
+REQUEST_COLUMNS: tuple[Column, ...] = (
+    Column("kind", pa.string(), "kind"),
+    Column("prompt", pa.string(), "prompt", lambda v: v or "", lambda v: v or ""),
+    Column("messages", pa.string(), "messages", lambda v: _json_encode(list(v)), lambda v: tuple(_json_decode(v) or ())),
+    Column("continuations", STRINGS, "continuations", _list, _tuple),
+    Column("contexts", STRINGS, "contexts", _list, _tuple),
+    Column("stop", STRINGS, "stop", _list, _tuple),
+    Column("max_tokens", pa.int64(), "max_tokens", lambda v: int(v or 0), lambda v: int(v or 0) or None),
+    Column("repeats", pa.int64(), "repeats", lambda v: int(v or 1), lambda v: int(v or 1)),
+)
+# ---- the generation and who made it --------------------------------------------------------------------------------
+GENERATION_COLUMNS: tuple[Column, ...] = (
+    Column("texts", STRINGS, "texts", lambda v: [str(t) for t in v], lambda v: [str(t) for t in _list(v)]),
+    Column("loglikelihoods", FLOATS, "loglikelihoods", lambda v: [float(x) for x in v],
+           lambda v: [float(x) for x in _list(v)]),
+    Column("is_greedy", pa.list_(pa.bool_()), "is_greedy", lambda v: [bool(x) for x in v],
+           lambda v: [bool(x) for x in _list(v)]),
+    Column("continuation_tokens", pa.list_(pa.int64()), "continuation_tokens", lambda v: [int(x) for x in v],
+           lambda v: [int(x) for x in _list(v)]),
+    Column("error", pa.string(), "error", lambda v: v or None, lambda v: v or None),
+)
+IDENTITY_COLUMNS: tuple[Column, ...] = (
+    Column("served_by", pa.string(), ""),  # the actor (or engine) that answered
+    Column("node_id", pa.string(), ""),  # the Ray node it ran on
+)
+# ---- the score -----------------------------------------------------------------------------------------------------
+SCORE_COLUMNS: tuple[Column, ...] = (
+    Column("scores", pa.map_(pa.string(), pa.float64()), "values"),  # metric -> one observation
+    Column("score_lists", pa.map_(pa.string(), FLOATS), "values"),  # metric -> observations pooled across samples
+    Column("extracted", pa.string(), "extracted"),
+    Column("output", pa.string(), ""),  # the first generated text, for reading
+)
+ALL_COLUMNS: tuple[Column, ...] = (SAMPLE_COLUMNS + ROW_COLUMNS + REQUEST_COLUMNS + GENERATION_COLUMNS
+                                   + IDENTITY_COLUMNS + SCORE_COLUMNS)
+COLUMN_TYPES: dict[str, pa.DataType] = {c.name: c.type for c in ALL_COLUMNS}
+REQUEST_ROW_COLUMNS = SAMPLE_COLUMNS + ROW_COLUMNS + REQUEST_COLUMNS
+OUTPUT_COLUMNS = tuple(c.name for c in GENERATION_COLUMNS + IDENTITY_COLUMNS)
+REQUEST_ROW_SCHEMA = pa.schema([(c.name, c.type) for c in REQUEST_ROW_COLUMNS])
+
+
+class RowSchemaError(ValueError):
+    """A stage got rows that miss a declared column or carry one of the wrong type."""
+
+
+# ---- encoding ------------------------------------------------------------------------------------------------------
+def encode_sample(sample: Sample) -> dict[str, Any]:
+    row = {c.name: c.encode(getattr(sample, c.field)) for c in SAMPLE_COLUMNS}
+    return row
+
+
+def decode_sample(row: Mapping[str, Any]) -> Sample:
+    return Sample(**{c.field: c.decode(row.get(c.name)) for c in SAMPLE_COLUMNS if c.field != "uid"})
+
+
+def encode_request(request: Request) -> dict[str, Any]:
+    return {c.name: c.encode(getattr(request, c.field)) for c in REQUEST_COLUMNS}
+
+
+def decode_request(row: Mapping[str, Any]) -> Request:
+    values = {c.field: c.decode(row.get(c.name)) for c in REQUEST_COLUMNS}
+    return Request(uid=str(row.get("uid") or ""), **values)
+
+
+def encode_generation(generation: Generation, served_by: str, node_id: str) -> dict[str, Any]:
+    row = {c.name: c.encode(getattr(generation, c.field)) for c in GENERATION_COLUMNS}
+    row.update(served_by=served_by, node_id=node_id)
+    return row
+
+
+def decode_generation(row: Mapping[str, Any]) -> Generation:
+    return Generation(**{c.field: c.decode(row.get(c.name)) for c in GENERATION_COLUMNS})
+
+
+def request_row(sample: Sample, request: Request, model: str, mode: str) -> dict[str, Any]:
+    """The full row that enters a model's generate stage."""
+    return {**encode_sample(sample), "model": model, "mode": mode, **encode_request(request)}
+
+
+def encode_score(score: Score | None, output: str) -> dict[str, Any]:
+    values = score.values if score else {}
+    return {
+        "scores": {k: float(v) for k, v in values.items() if not isinstance(v, list)},
+        "score_lists": {k: [float(x) for x in v] for k, v in values.items() if isinstance(v, list)},
+        "extracted": score.extracted if score else None,
+        "output": output,
+    }
+
+
+def score_values(row: Mapping[str, Any]) -> dict[str, float | list[float]]:
+    """A scored row's metric values (scalars and pooled lists), whether maps arrive as dicts or (key, value) pairs."""
+    values: dict[str, float | list[float]] = {}
+    for name in ("scores", "score_lists"):
+        mapping = row.get(name)
+        if mapping is None:
+            continue
+        items = mapping.items() if isinstance(mapping, Mapping) else mapping
+        for key, value in items:
+            values[str(key)] = [float(x) for x in value] if name == "score_lists" else float(value)
+    return values
+
+
+# ---- tables --------------------------------------------------------------------------------------------------------
+def table_from_rows(rows: Sequence[Mapping[str, Any]]) -> pa.Table:
+    """Rows -> an Arrow table; declared columns get their declared types, others are inferred."""
+    names: list[str] = []
+    for row in rows:
+        for name in row:
+            if name not in names:
+                names.append(name)
+    arrays = {n: pa.array([r.get(n) for r in rows], type=COLUMN_TYPES.get(n)) for n in names}
+    return pa.table(arrays) if arrays else pa.table({})
+
+
+def validate_request_table(table: pa.Table, stage: str) -> None:
+    """Fail with one clear line when a stage is handed rows without the request columns (or of another type)."""
+    for column in REQUEST_ROW_COLUMNS:
+        if column.name not in table.column_names:
+            raise RowSchemaError(f"{stage}: input rows have no '{column.name}' column (see evalray.rows)")
+        actual = table.schema.field(column.name).type
+        if actual != column.type and not pa.types.is_null(actual):
+            raise RowSchemaError(f"{stage}: column '{column.name}' is {actual}, expected {column.type}")
+
+
+def read_requests(table: pa.Table) -> list[Request]:
+    names = ["uid"] + [c.name for c in REQUEST_COLUMNS]
+    return [decode_request(row) for row in table.select(names).to_pylist()]
+
+
+def append_columns(table: pa.Table, rows: Sequence[Mapping[str, Any]], columns: Iterable[Column]) -> pa.Table:
+    """Add (or replace) declared columns from per-row dicts, keeping every other column of ``table``."""
+    for column in columns:
+        array = pa.array([row[column.name] for row in rows], type=column.type)
+        if column.name in table.column_names:
+            table = table.drop_columns([column.name])
+        table = table.append_column(column.name, array)
+    return table
+
+
+def append_generations(table: pa.Table, generations: Sequence[Generation], served_by: str, node_id: str) -> pa.Table:
+    rows = [encode_generation(g, served_by, node_id) for g in generations]
+    return append_columns(table, rows, GENERATION_COLUMNS + IDENTITY_COLUMNS)
+
+
+def append_scores(table: pa.Table, rows: Sequence[Mapping[str, Any]]) -> pa.Table:
+    return append_columns(table, rows, SCORE_COLUMNS + (GENERATION_COLUMNS[-1],))
