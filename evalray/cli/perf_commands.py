@@ -82,12 +82,12 @@ def perf(
     from evalray.loadgen.runner import run_perf_job
 
     data: dict[str, Any] = {
-        "kind": "perf", "name": name,
+        "kind": "perf", "name": name, "seed": seed,
         "target": {"url": url, "model": model, "api": api, "stream": stream, "headers": _headers(header),
                    "api_key_env": api_key_env, "timeout_s": timeout, "ignore_eos": ignore_eos},
         "prompts": {"prompt": prompt, "dataset": dataset, "data_dir": data_dir, "tokenizer": tokenizer,
                     "input_tokens": input_tokens, "input_tokens_range": input_tokens_range,
-                    "max_tokens": max_tokens, "max_tokens_range": max_tokens_range, "seed": seed},
+                    "max_tokens": max_tokens, "max_tokens_range": max_tokens_range},
         "load": {"concurrency": _numbers(concurrency, int, "--concurrency"), "rate": _numbers(rate, float, "--rate"),
                  "arrival": arrival, "burstiness": burstiness, "num_requests": num_requests, "duration_s": duration,
                  "warmup_requests": warmup, "ramp_up_s": ramp_up, "max_connections": max_connections},
@@ -97,7 +97,7 @@ def perf(
         "html": html, "progress": progress,
     }
     if slo:
-        from evalray.loadgen.metrics import parse_slos
+        from evalray.job.perf_spec import parse_slos
 
         parse_slos(slo)
     if search:

@@ -19,6 +19,10 @@ from pydantic import BaseModel, Field
 
 from evalray import __version__
 from evalray.errors import ConfigError
+from evalray.job.perf_spec import PerfJobSpec
+from evalray.job.spec import JobSpec
+
+Job = JobSpec | PerfJobSpec  # the job kinds, told apart by ``kind`` (both derive from evalray.job.base.JobBase)
 
 RAY_VERSION = "2.60.0"
 JOB_MOUNT = "/home/ray/evalray"
@@ -60,11 +64,11 @@ def dns_name(text: str, limit: int = 40) -> str:
     return name or "evalray"
 
 
-def worker_groups(job: Any, opts: RenderOptions) -> list[WorkerGroup]:
+def worker_groups(job: Job, opts: RenderOptions) -> list[WorkerGroup]:
     """Group the model actors by accelerator type and size a worker group for each (perf jobs: the load
     generator fleet)."""
-    fleet = getattr(job, "fleet", None)
-    if fleet is not None:
+    if isinstance(job, PerfJobSpec):
+        fleet = job.fleet
         cpus = fleet.workers * fleet.cpus_per_worker
         workers = opts.workers or max(1, math.ceil(cpus / opts.cpus_per_worker))
         memory = opts.memory_per_worker or f"{2 * opts.cpus_per_worker}Gi"
@@ -113,7 +117,7 @@ def cluster_job_dict(raw: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any
     return job, env or None
 
 
-def render(job: Any, raw: dict[str, Any], opts: RenderOptions) -> tuple[list[dict[str, Any]], list[str]]:
+def render(job: Job, raw: dict[str, Any], opts: RenderOptions) -> tuple[list[dict[str, Any]], list[str]]:
     """The Kubernetes objects (ConfigMap unless inline, RayJob) and warnings for things that will not work remotely."""
     cluster_job, runtime_env = cluster_job_dict(raw)
     job_text = yaml.safe_dump(cluster_job, sort_keys=False)
@@ -145,22 +149,24 @@ def render(job: Any, raw: dict[str, Any], opts: RenderOptions) -> tuple[list[dic
     return objects, render_warnings(job)
 
 
-def render_warnings(job: Any) -> list[str]:
+def render_warnings(job: Job) -> list[str]:
     warnings = []
-    for i, bench in enumerate(getattr(job, "benchmarks", [])):
-        if bench.data_dir and "://" not in bench.data_dir and not bench.data_dir.startswith("builtin:"):
-            warnings.append(f"benchmarks.{i}.data_dir '{bench.data_dir}' must exist at that path in the pods "
-                            "(bake it into the image or mount a volume)")
-    prompts_dir = getattr(getattr(job, "prompts", None), "data_dir", None)
-    if prompts_dir and "://" not in prompts_dir:
-        warnings.append(f"prompts.data_dir '{prompts_dir}' must exist at that path in the pods")
+    if isinstance(job, PerfJobSpec):
+        prompts_dir = job.prompts.data_dir
+        if prompts_dir and "://" not in prompts_dir:
+            warnings.append(f"prompts.data_dir '{prompts_dir}' must exist at that path in the pods")
+    else:
+        for i, bench in enumerate(job.benchmarks):
+            if bench.data_dir and "://" not in bench.data_dir and not bench.data_dir.startswith("builtin:"):
+                warnings.append(f"benchmarks.{i}.data_dir '{bench.data_dir}' must exist at that path in the pods "
+                                "(bake it into the image or mount a volume)")
     if "://" not in job.output or job.output.startswith("file://"):
         warnings.append(f"output '{job.output}' is a path inside the head pod and is deleted with the cluster; "
                         "use s3://... or gs://... to keep the results")
     return warnings
 
 
-def _metadata(name: str, job: Any, opts: RenderOptions) -> dict[str, Any]:
+def _metadata(name: str, job: Job, opts: RenderOptions) -> dict[str, Any]:
     meta: dict[str, Any] = {
         "name": name,
         "labels": {"app.kubernetes.io/name": "evalray", "app.kubernetes.io/version": __version__,

@@ -21,9 +21,10 @@ from typing import Any, Callable
 
 from evalray import __version__
 from evalray.cluster import jobs
-from evalray.cluster.render import dns_name
+from evalray.cluster.render import Job, dns_name
 from evalray.cluster.staging import CLUSTER_HOME, StagedJob, stage_job
 from evalray.errors import EvalrayError
+from evalray.job.perf_spec import PerfJobSpec
 
 FETCH_KEY = "evalray.fetch"  # marks download helper jobs (hidden from `evalray jobs list` unless --all)
 BEGIN, END, MISSING = "EVALRAY-FETCH-BEGIN", "EVALRAY-FETCH-END", "EVALRAY-FETCH-MISSING"
@@ -82,16 +83,18 @@ def metadata(staged: StagedJob, job_file: str) -> dict[str, str]:
         "evalray.job_file": Path(job_file).name,
         "evalray.version": __version__,
         "evalray.output": staged.output,
-        "evalray.kind": str(getattr(job, "kind", "eval")),
-        "evalray.models": ",".join(m.name for m in getattr(job, "models", [])) or _perf_target(job),
-        "evalray.benchmarks": ",".join(b.name for b in getattr(job, "benchmarks", [])),
+        "evalray.kind": job.kind,
+        **_what(job),
         "evalray.submitted_by": _user(),
     }
 
 
-def _perf_target(job: Any) -> str:
-    target = getattr(job, "target", None)
-    return f"{target.model} @ {target.url}" if target is not None else ""
+def _what(job: Job) -> dict[str, str]:
+    """What the job measures: its models and benchmarks (eval), or the endpoint under test (perf)."""
+    if isinstance(job, PerfJobSpec):
+        return {"evalray.models": f"{job.target.model} @ {job.target.url}", "evalray.benchmarks": ""}
+    return {"evalray.models": ",".join(m.name for m in job.models),
+            "evalray.benchmarks": ",".join(b.name for b in job.benchmarks)}
 
 
 def _user() -> str:

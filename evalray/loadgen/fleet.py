@@ -3,6 +3,7 @@ that hands each worker its slice and a common start time, collects record batche
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from dataclasses import dataclass, field
@@ -11,10 +12,10 @@ from urllib.parse import urlsplit
 
 import pyarrow as pa
 
+from evalray.job.perf_spec import PerfJobSpec
 from evalray.loadgen.engine import LoadEngine, WorkerSetup, WorkerSlice, run_in_thread
 from evalray.loadgen.prompts import Prompt
 from evalray.loadgen.records import concat
-from evalray.loadgen.spec import FleetSpec, PerfJobSpec
 
 START_LEAD_S = 0.5
 POLL_S = 0.5
@@ -57,8 +58,6 @@ def render_request(spec: PerfJobSpec, prompt: Prompt, host: str, path: str, chat
 
 
 def build_setup(spec: PerfJobSpec, prompts: list[Prompt], max_connections: int) -> WorkerSetup:
-    import os
-
     from evalray.errors import ConfigError
 
     host, port, path, chat, tls = endpoint(spec)
@@ -122,10 +121,20 @@ class PointResult:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+def _init_ray(job: PerfJobSpec, address: str | None) -> None:
+    """Connect to ``address`` (else the job's ``ray.address``, else $RAY_ADDRESS) or start a local Ray, with the
+    job's namespace and runtime_env."""
+    from evalray.runtime import start_ray
+
+    start_ray(address or job.ray.address, namespace=job.ray.namespace, runtime_env=job.runtime_env,
+              num_cpus=job.ray.num_cpus)
+
+
 class Fleet:
     """The workers of a job; ``remote`` when they are Ray actors."""
 
-    def __init__(self, spec: FleetSpec, address: str | None) -> None:
+    def __init__(self, job: PerfJobSpec, address: str | None) -> None:
+        spec = job.fleet
         self.remote = not spec.local
         count = 1 if spec.local else spec.workers
         if not self.remote:
@@ -135,7 +144,7 @@ class Fleet:
         import ray
 
         if not ray.is_initialized():
-            ray.init(address=address, include_dashboard=False, log_to_driver=False)
+            _init_ray(job, address)
         actor_class = ray.remote(LoadWorker)
         self.workers = [
             actor_class.options(num_cpus=spec.cpus_per_worker, scheduling_strategy="SPREAD",

@@ -18,7 +18,6 @@ SLO threshold / duration``. Statistics: mean, population std, min, max and linea
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,45 +25,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from evalray.errors import ConfigError
+from evalray.job.perf_spec import STAT_KEYS, Slo
 
 PERCENTILES = {"p50": 50.0, "p90": 90.0, "p95": 95.0, "p99": 99.0, "p99.9": 99.9}
-STAT_KEYS = ("mean", "std", "min", "p50", "p90", "p95", "p99", "p99.9", "max")
-SLO_METRICS = ("ttft", "tpot", "itl", "e2e", "queue")
-_UNITS_MS = {"ms": 1.0, "s": 1000.0, "us": 0.001}
-
-
-@dataclass(frozen=True)
-class Slo:
-    """A service-level objective: ``stat`` of ``metric`` (milliseconds) must not exceed ``threshold_ms``."""
-
-    metric: str
-    stat: str
-    threshold_ms: float
-
-    @property
-    def key(self) -> str:
-        return f"{self.metric}_{self.stat}"
-
-
-def parse_slos(text: str | dict[str, str] | None) -> list[Slo]:
-    """``"ttft_p99=500ms,tpot_p99=50ms"`` (or the same as a mapping) -> SLOs. Units: ms (default), s, us."""
-    if not text:
-        return []
-    items = text.items() if isinstance(text, dict) else (p.split("=", 1) for p in text.split(",") if p.strip())
-    slos = []
-    for item in items:
-        if len(item) != 2:
-            raise ConfigError(f"--slo: expected METRIC_STAT=VALUE, e.g. ttft_p99=500ms (got {'='.join(item)!r})")
-        key, value = (str(part).strip() for part in item)
-        metric, _, stat = key.partition("_")
-        if metric not in SLO_METRICS or stat not in STAT_KEYS:
-            raise ConfigError(f"--slo {key}: expected <{'|'.join(SLO_METRICS)}>_<{'|'.join(STAT_KEYS)}>")
-        match = re.fullmatch(r"([0-9]*\.?[0-9]+)\s*(ms|s|us)?", value)
-        if not match:
-            raise ConfigError(f"--slo {key}={value}: expected a duration such as 500ms or 0.5s")
-        slos.append(Slo(metric, stat, float(match.group(1)) * _UNITS_MS[match.group(2) or "ms"]))
-    return slos
 
 
 def summarize(values_s: np.ndarray) -> dict[str, float | None]:

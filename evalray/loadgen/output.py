@@ -5,24 +5,21 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from evalray import __version__
+from evalray.job.loader import public_job_dict
+from evalray.job.perf_spec import PerfJobSpec
 from evalray.loadgen.records import RECORD_SCHEMA
 from evalray.loadgen.result import PerfResult
-
-if TYPE_CHECKING:
-    from evalray.loadgen.spec import PerfJobSpec
 
 SCHEMA_VERSION = 1
 
 
-def perf_document(spec: "PerfJobSpec", result: PerfResult, started: float) -> dict[str, Any]:
-    from evalray.job.loader import public_job_dict
-
+def perf_document(spec: PerfJobSpec, result: PerfResult, started: float) -> dict[str, Any]:
     job = public_job_dict(spec)
     job["target"]["headers"] = {k: "***" for k in job["target"].get("headers", {})}
     return {
@@ -39,7 +36,7 @@ def perf_document(spec: "PerfJobSpec", result: PerfResult, started: float) -> di
     }
 
 
-def write_outputs(spec: "PerfJobSpec", result: PerfResult, output: Path, started: float) -> None:
+def write_outputs(spec: PerfJobSpec, result: PerfResult, output: Path, started: float) -> None:
     document = perf_document(spec, result, started)
     (output / "perf.json").write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
     tables = [t for t in result.tables if t.num_rows]
@@ -47,6 +44,6 @@ def write_outputs(spec: "PerfJobSpec", result: PerfResult, output: Path, started
     table = pa.concat_tables(tables) if tables else schema.empty_table()
     pq.write_table(table, output / "records.parquet")
     if spec.html and result.runs:
-        from evalray.loadgen.html import write_report
+        from evalray.results.html_perf import write_report
 
         write_report(document, table, output / "report.html")

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from evalray.errors import ConfigError
-from evalray.loadgen.spec import PromptSpec
+from evalray.job.perf_spec import PromptSpec
 from evalray.loadgen.tokens import Tokenizer, load_tokenizer, random_prompt
 
 
@@ -62,9 +62,10 @@ def _is_benchmark(name: str) -> bool:
     return name in registry.names()
 
 
-def load_prompts(spec: PromptSpec, count_hint: int) -> list[Prompt]:
-    """The prompts of a run (at most ``count_hint`` random ones; requests cycle through the list)."""
-    rng = np.random.default_rng(spec.seed)
+def load_prompts(spec: PromptSpec, count_hint: int, seed: int = 0) -> list[Prompt]:
+    """The prompts of a run (at most ``count_hint`` random ones; requests cycle through the list); ``seed`` (the
+    job's) draws random prompts and lengths."""
+    rng = np.random.default_rng(seed)
     tokenizer = load_tokenizer(spec.tokenizer)
     if spec.prompt is not None:
         texts = [spec.prompt]

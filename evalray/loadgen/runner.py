@@ -11,14 +11,14 @@ from typing import Any
 
 import pyarrow as pa
 
+from evalray.job.perf_spec import PerfJobSpec, Slo, parse_slos
 from evalray.loadgen.console import print_table
 from evalray.loadgen.fleet import Fleet, build_setup
-from evalray.loadgen.metrics import Slo, compute_metrics, max_in_flight, parse_slos
+from evalray.loadgen.metrics import compute_metrics, max_in_flight
 from evalray.loadgen.output import write_outputs
 from evalray.loadgen.prompts import load_prompts
 from evalray.loadgen.result import PerfResult
 from evalray.loadgen.schedule import RunPoint, plan_slices, run_points
-from evalray.loadgen.spec import PerfJobSpec
 
 DEFAULT_MAX_CONNECTIONS = 65_536
 
@@ -47,7 +47,7 @@ def run_point(spec: PerfJobSpec, fleet: Fleet, point: RunPoint, prompts_count: i
               setup_for: Any, index: int) -> tuple[dict[str, Any], pa.Table, bool]:
     workers = len(fleet.workers)
     fleet.prepare(setup_for(_max_connections(spec, point, workers)))
-    slices = plan_slices(point, spec.load, workers, seed=spec.prompts.seed + index)
+    slices = plan_slices(point, spec.load, workers, seed=spec.seed + index)
     expected = sum(s.count for s in slices) if spec.load.num_requests is not None else None
     result = fleet.run(slices, _progress(point.label(), expected, spec.progress))
     if spec.progress:
@@ -107,10 +107,10 @@ def run_perf_job(spec: PerfJobSpec, address: str | None) -> Path:
     slos = parse_slos(spec.slo)
     points = run_points(spec.load)
     hint = max(spec.load.num_requests or 0, 1000)
-    prompts = load_prompts(spec.prompts, hint)
+    prompts = load_prompts(spec.prompts, hint, spec.seed)
     result = PerfResult()
     started = time.time()
-    fleet = Fleet(spec.fleet, address)
+    fleet = Fleet(spec, address)
 
     def setup_for(max_connections: int):
         return build_setup(spec, prompts, max_connections)

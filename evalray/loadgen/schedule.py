@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from evalray.job.perf_spec import LoadSpec
 from evalray.loadgen.engine import WorkerSlice
-from evalray.loadgen.spec import LoadSpec
 
 UNBOUNDED = 2**62
 FIRST_SEND_S = 0.0

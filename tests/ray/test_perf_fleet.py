@@ -15,9 +15,9 @@ os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
 import ray  # noqa: E402
 from ray.cluster_utils import Cluster  # noqa: E402
 
-from evalray.loadgen.metrics import compute_metrics, parse_slos  # noqa: E402
+from evalray.job.perf_spec import PerfJobSpec, parse_slos  # noqa: E402
+from evalray.loadgen.metrics import compute_metrics  # noqa: E402
 from evalray.loadgen.runner import run_perf_job  # noqa: E402
-from evalray.loadgen.spec import PerfJobSpec  # noqa: E402
 from evalray.testing.process import mock_server_process  # noqa: E402
 from tests.conftest import without_session_ray  # noqa: E402
 

@@ -13,7 +13,7 @@ import pytest
 from evalray.errors import ConfigError
 from evalray.job.loader import load_job
 from evalray.loadgen.schedule import plan_slices, run_points
-from evalray.loadgen.spec import PerfJobSpec
+from evalray.job.perf_spec import PerfJobSpec
 from evalray.testing.process import mock_server_process
 
 STAT_KEYS = {"mean", "std", "min", "p50", "p90", "p95", "p99", "p99.9", "max"}
@@ -107,7 +107,7 @@ def test_mock_server_rejects_bad_rates():
 
 def test_prompt_sources(tmp_path):
     from evalray.loadgen.prompts import load_prompts
-    from evalray.loadgen.spec import PromptSpec
+    from evalray.job.perf_spec import PromptSpec
 
     random_prompts = load_prompts(PromptSpec(input_tokens=20, random_prompts=5), 100)
     assert len(random_prompts) == 5 and all(len(p.text.split()) == 20 == p.prompt_tokens for p in random_prompts)

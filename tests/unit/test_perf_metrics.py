@@ -9,7 +9,8 @@ import math
 import pytest
 
 from evalray.errors import ConfigError
-from evalray.loadgen.metrics import compute_metrics, max_in_flight, parse_slos
+from evalray.job.perf_spec import parse_slos
+from evalray.loadgen.metrics import compute_metrics, max_in_flight
 from evalray.loadgen.records import records_to_table, table_to_records
 from evalray.types import RequestRecord
 

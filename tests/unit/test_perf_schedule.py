@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from evalray.loadgen.schedule import arrival_offsets, run_points
-from evalray.loadgen.spec import LoadSpec
+from evalray.job.perf_spec import LoadSpec
 
 
 def offsets(rate: float, count: int, **load) -> np.ndarray:

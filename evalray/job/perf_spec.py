@@ -1,11 +1,56 @@
-"""The ``kind: perf`` job spec (also built from the ``evalray perf`` command-line flags)."""
+"""The ``kind: perf`` job spec (also built from the ``evalray perf`` command-line flags) and its SLO syntax.
+
+Like every job kind it derives from :class:`~evalray.job.base.JobBase`; :mod:`evalray.loadgen` runs it.
+"""
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from evalray.errors import ConfigError
+from evalray.job.base import JobBase
+
+STAT_KEYS = ("mean", "std", "min", "p50", "p90", "p95", "p99", "p99.9", "max")
+SLO_METRICS = ("ttft", "tpot", "itl", "e2e", "queue")
+_UNITS_MS = {"ms": 1.0, "s": 1000.0, "us": 0.001}
+
+
+@dataclass(frozen=True)
+class Slo:
+    """A service-level objective: ``stat`` of ``metric`` (milliseconds) must not exceed ``threshold_ms``."""
+
+    metric: str
+    stat: str
+    threshold_ms: float
+
+    @property
+    def key(self) -> str:
+        return f"{self.metric}_{self.stat}"
+
+
+def parse_slos(text: str | dict[str, str] | None) -> list[Slo]:
+    """``"ttft_p99=500ms,tpot_p99=50ms"`` (or the same as a mapping) -> SLOs. Units: ms (default), s, us."""
+    if not text:
+        return []
+    items = text.items() if isinstance(text, dict) else (p.split("=", 1) for p in text.split(",") if p.strip())
+    slos = []
+    for item in items:
+        if len(item) != 2:
+            raise ConfigError(f"--slo: expected METRIC_STAT=VALUE, e.g. ttft_p99=500ms (got {'='.join(item)!r})")
+        key, value = (str(part).strip() for part in item)
+        metric, _, stat = key.partition("_")
+        if metric not in SLO_METRICS or stat not in STAT_KEYS:
+            raise ConfigError(f"--slo {key}: expected <{'|'.join(SLO_METRICS)}>_<{'|'.join(STAT_KEYS)}>")
+        match = re.fullmatch(r"([0-9]*\.?[0-9]+)\s*(ms|s|us)?", value)
+        if not match:
+            raise ConfigError(f"--slo {key}={value}: expected a duration such as 500ms or 0.5s")
+        slos.append(Slo(metric, stat, float(match.group(1)) * _UNITS_MS[match.group(2) or "ms"]))
+    return slos
 
 
 class _Strict(BaseModel):
@@ -52,7 +97,6 @@ class PromptSpec(_Strict):
     max_tokens: int = Field(128, ge=1, description="max_tokens of every request (the mean when a range is set).")
     max_tokens_range: float = Field(0.0, ge=0, lt=1, description="max_tokens uniform in max_tokens*(1±range).")
     random_prompts: int = Field(1000, ge=1, description="Random prompts: how many distinct prompts to make.")
-    seed: int = Field(0, description="Seed of random prompts, lengths and arrival times.")
 
 
 class LoadSpec(_Strict):
@@ -96,10 +140,14 @@ class FleetSpec(_Strict):
                                   "addresses (for more than ~28k connections to one local port).")
 
 
-class PerfJobSpec(_Strict):
+class PerfJobSpec(JobBase):
+    """``kind: perf``: load-test an OpenAI-compatible endpoint; the shared fields (ray, runtime_env, seed, ...) are
+    :class:`~evalray.job.base.JobBase`'s."""
+
     kind: Literal["perf"] = Field("perf", description="Job kind: perf (load test an OpenAI-compatible endpoint).")
     name: str = Field("perf", min_length=1, description="Name of the run (used in the default output directory).")
     output: str = Field("runs/${name}", description="Directory for perf.json, records.parquet and report.html.")
+    seed: int = Field(0, description="Seed of random prompts, lengths and arrival times.")
     target: TargetSpec = Field(..., description="The endpoint under test.")
     prompts: PromptSpec = Field(default_factory=PromptSpec, description="Where prompts come from.")
     load: LoadSpec = Field(default_factory=LoadSpec, description="Load model, bounds and sweep.")
@@ -118,7 +166,5 @@ class PerfJobSpec(_Strict):
         if self.search is not None and not self.slo:
             raise ValueError("search needs slo (e.g. slo: {ttft_p99: 500ms})")
         if self.slo:
-            from evalray.loadgen.metrics import parse_slos
-
             parse_slos(self.slo)
         return self
