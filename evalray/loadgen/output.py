@@ -1,4 +1,4 @@
-"""perf.json (schema_version 1), records.parquet and (through :mod:`evalray.loadgen.html`) report.html."""
+"""perf.json (schema_version 1), records.parquet and (through :mod:`evalray.results.html_perf`) report.html."""
 
 from __future__ import annotations
 

@@ -193,7 +193,7 @@ def perf_html(document: dict[str, Any], table: pa.Table) -> str:
 
 
 def perf_markdown(document: dict[str, Any]) -> str:
-    from evalray.loadgen.output import table_lines
+    from evalray.loadgen.console import table_lines
 
     target = document.get("target", {})
     lines = [f"# evalray perf: {document.get('name', '?')}", "",
