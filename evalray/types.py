@@ -4,14 +4,13 @@ A :class:`Sample` is one item of a benchmark. A benchmark turns it into a :class
 model backend answers with a :class:`Generation`, and the benchmark's scorer turns the pair into a :class:`Score`.
 :class:`RequestRecord` is the raw per-request record of the load generator (``evalray perf``).
 
-Rows that travel through Ray Data are plain dicts made by ``to_row``/``from_row`` so that no stage depends on pickled
-classes or on row order: every row carries the sample's stable ``uid``.
+Rows that travel through Ray Data follow the one schema of :mod:`evalray.rows` (declared columns, Arrow types), so
+no stage depends on pickled classes or on row order: every row carries the sample's stable ``uid``.
 """
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 RequestKind = Literal["generate", "loglikelihood"]
@@ -114,27 +113,3 @@ class RequestRecord:
     completion_tokens: int
     chunks: int
     warmup: bool = False
-
-
-def to_json(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, sort_keys=True)
-
-
-def sample_to_row(sample: Sample) -> dict[str, Any]:
-    row = asdict(sample)
-    row["choices"] = list(sample.choices)
-    row["metadata"] = to_json(sample.metadata)
-    row["uid"] = sample.uid
-    return row
-
-
-def sample_from_row(row: dict[str, Any]) -> Sample:
-    return Sample(
-        id=str(row["id"]),
-        benchmark=str(row["benchmark"]),
-        subset=row["subset"] if row["subset"] not in ("", None) else None,
-        input=str(row["input"]),
-        target=str(row["target"]),
-        choices=tuple(row["choices"]) if row["choices"] is not None else (),
-        metadata=json.loads(row["metadata"]) if row["metadata"] else {},
-    )

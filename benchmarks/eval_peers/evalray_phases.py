@@ -32,15 +32,16 @@ def main() -> int:
     out, argv = sys.argv[1], sys.argv[2:]
     import ray
 
+    from evalray import runtime
     from evalray.cli import main as cli
-    from evalray.pipeline import runner, stages
+    from evalray.pipeline import plan, runner, stages
     from evalray.results import writers
 
     PHASES["imports"] = time.perf_counter() - T0
-    _timed(stages, "request_rows", "build_requests")
-    _timed(runner, "preflight", "preflight")
-    _timed(runner, "init_ray", "ray_init")
-    _timed(runner, "build_dataset", "build_dataset")
+    _timed(plan, "request_rows", "build_requests")
+    _timed(runner, "plan_run", "preflight")  # includes build_requests
+    _timed(runtime, "start_ray", "ray_init")
+    _timed(stages, "evaluation_dataset", "build_dataset")
     _timed(ray, "shutdown", "ray_shutdown")
     _timed(writers, "write_run", "write_results")
     original_run_job = runner.run_job
@@ -61,7 +62,7 @@ def main() -> int:
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     finally:
         PHASES["total_in_process"] = time.perf_counter() - T0
-        known = sum(PHASES.get(k, 0.0) for k in ("preflight", "build_requests", "ray_init", "build_dataset",
+        known = sum(PHASES.get(k, 0.0) for k in ("preflight", "ray_init", "build_dataset",
                                                    "ray_shutdown", "write_results"))
         if "run_job" in PHASES:
             # iterating the dataset (the generate and score stages) plus aggregation on the driver

@@ -18,7 +18,7 @@ from fastapi import FastAPI, Request as HTTPRequest
 from fastapi.responses import JSONResponse, StreamingResponse
 from ray import serve
 
-from evalray.job.spec import ModelSpec
+from evalray.job.spec import ModelSpec, parse_model_spec
 from evalray.serving.hf_engine import HFEngine, Sampling
 from evalray.serving.replicas import replica_settings
 
@@ -68,7 +68,7 @@ def _sse(events: AsyncIterator[str]) -> StreamingResponse:
 @serve.ingress(api)
 class OpenAIServer:
     def __init__(self, spec_json: str, model_id: str) -> None:
-        self.spec = ModelSpec.model_validate_json(spec_json)
+        self.spec = parse_model_spec(spec_json)
         self.model_id = model_id
         self.engine = HFEngine(self.spec)
         self.created = int(time.time())

@@ -33,17 +33,17 @@ MODEL = os.environ.get("EVALRAY_GPU_TEST_MODEL", "builtin:tiny-llama")  # 4 head
 
 
 def spec(**update):
-    from evalray.job.spec import ModelSpec
+    from evalray.job.spec import parse_model_spec
 
     fields = dict(name="gpu-tiny", backend="vllm", source=MODEL, dtype="float16", batch_size=16,
                   resources={"num_cpus": 1, "num_gpus": 1}, generation={"max_tokens": 16},
                   engine={"max_model_len": 1024, "gpu_memory_utilization": 0.3})
     fields.update(update)
-    return ModelSpec(**fields)
+    return parse_model_spec(fields)
 
 
 def rows(n: int = 16):
-    from evalray.models.base import request_to_columns
+    from evalray.rows import encode_request as request_to_columns
     from evalray.types import Request
 
     out = []

@@ -150,7 +150,7 @@ def actors_on(cluster: Any, node_id: str) -> int:
     """Alive model actors on a node, read from the GCS (no dashboard needed)."""
     table = cluster.global_state.actor_table(None)
     return sum(1 for a in table.values() if a["State"] == "ALIVE" and a["Address"]["NodeID"] == node_id
-               and "GenerateStage" in a["ActorClassName"])
+               and "ModelStage" in a["ActorClassName"])
 
 
 @pytest.mark.slow
@@ -179,7 +179,7 @@ def test_killing_the_worker_node_mid_job_loses_nothing(cluster: Any, tmp_path: P
             driver.wait()
         log.close()
     restarts = [a["NumRestarts"] for a in cluster.global_state.actor_table(None).values()
-                if "GenerateStage" in a["ActorClassName"]]
+                if "ModelStage" in a["ActorClassName"]]
     assert max(restarts) >= 1, f"no model actor was restarted: the kill hit nothing ({restarts})"
     check_complete(tmp_path / "out")  # outputs lost with the node were recomputed: every sample exactly once
 

@@ -21,13 +21,13 @@ def free_port() -> int:
 
 
 def tiny_spec(**update):
-    from evalray.job.spec import ModelSpec
+    from evalray.job.spec import parse_model_spec
 
     fields = dict(name="tiny", backend="serve", source="builtin:tiny-llama", dtype="float32", batch_size=16,
                   resources={"num_cpus": 0.5}, generation={"max_tokens": 16},
                   serving={"engine": "hf", "port": PORT, "startup_timeout_s": 300})
     fields.update(update)
-    return ModelSpec(**fields)
+    return parse_model_spec(fields)
 
 
 PORT = free_port()

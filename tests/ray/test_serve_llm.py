@@ -27,7 +27,7 @@ def test_serve_llm_app_gives_the_hf_choices_and_is_torn_down(ray_session):
     from ray import serve
 
     from evalray.benchmarks import registry
-    from evalray.job.spec import BenchmarkSpec, ModelSpec
+    from evalray.job.spec import BenchmarkSpec, HFModelSpec, parse_model_spec
     from evalray.models.hf import HFBackend
     from evalray.models.openai_backend import OpenAIBackend
     from evalray.models.serve_backend import driver_context
@@ -38,9 +38,9 @@ def test_serve_llm_app_gives_the_hf_choices_and_is_torn_down(ray_session):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    spec = ModelSpec(name="tiny", backend="serve", source="builtin:tiny-llama", dtype="float32",
-                     resources={"num_cpus": 0.5}, engine={"max_model_len": 2048, "max_num_seqs": 16},
-                     serving={"engine": "vllm", "port": port, "app_name": "evalray-llm-test"})
+    spec = parse_model_spec(dict(name="tiny", backend="serve", source="builtin:tiny-llama", dtype="float32",
+                                 resources={"num_cpus": 0.5}, engine={"max_model_len": 2048, "max_num_seqs": 16},
+                                 serving={"engine": "vllm", "port": port, "app_name": "evalray-llm-test"}))
     with driver_context(spec) as client:
         assert "evalray-llm-test" in serve.status().applications
         backend = OpenAIBackend(client)
@@ -50,6 +50,7 @@ def test_serve_llm_app_gives_the_hf_choices_and_is_torn_down(ray_session):
             backend.close()
     assert "evalray-llm-test" not in serve.status().applications
     assert all(g.error is None for g in served), [g.error for g in served if g.error][:2]
-    local = HFBackend(spec.model_copy(update={"backend": "hf"})).loglikelihood(requests)
+    local = HFBackend(HFModelSpec(**{k: getattr(spec, k) for k in HFModelSpec.model_fields if k != "backend"}))
+    local = local.loglikelihood(requests)
     worst = max(abs(a - b) for s, h in zip(served, local) for a, b in zip(s.loglikelihoods, h.loglikelihoods))
     assert worst < 1e-3, f"largest log-likelihood difference {worst}"

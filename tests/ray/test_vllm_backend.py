@@ -27,8 +27,8 @@ N_GSM8K, N_MMLU = 100, 100
 def request_rows() -> list[dict]:
     from evalray.benchmarks import registry
     from evalray.job.spec import BenchmarkSpec
-    from evalray.models.base import request_to_columns
-    from evalray.types import Request
+    from evalray.rows import request_row
+    from evalray.types import Request, Sample
 
     if not (DATA / "gsm8k").is_dir() or not (DATA / "mmlu").is_dir():
         pytest.skip(f"no local GSM8K/MMLU copy under {DATA}")
@@ -40,19 +40,21 @@ def request_rows() -> list[dict]:
     rows = []
     for entry in entries:
         for sample, request, mode in registry.get(entry.name).requests(entry, False, 0):
-            rows.append({"uid": sample.uid, "model": "tiny", "mode": mode, **request_to_columns(request)})
+            rows.append(request_row(sample, request, "tiny", mode))
     # a request with nothing to score: recorded as an error on its row, the job goes on
-    rows.append({"uid": "odd::empty", "model": "tiny", "mode": "loglikelihood",
-                 **request_to_columns(Request(kind="loglikelihood", prompt="x"))})
+    odd = Sample(id="empty", benchmark="odd", subset=None, input="x", target="")
+    rows.append(request_row(odd, Request(kind="loglikelihood", prompt="x"), "tiny", "loglikelihood"))
     return rows
 
 
 def model_spec(backend: str):
-    from evalray.job.spec import ModelSpec
+    from evalray.job.spec import parse_model_spec
 
-    return ModelSpec(name="tiny", backend=backend, source="builtin:tiny-llama", dtype="float32", batch_size=16,
-                     resources={"num_cpus": 0.5}, generation={"max_tokens": 32},
-                     engine={"max_num_seqs": 16, "max_model_len": 2048})
+    fields = dict(name="tiny", backend=backend, source="builtin:tiny-llama", dtype="float32", batch_size=16,
+                  resources={"num_cpus": 0.5}, generation={"max_tokens": 32})
+    if backend == "vllm":
+        fields["engine"] = {"max_num_seqs": 16, "max_model_len": 2048}
+    return parse_model_spec(fields)
 
 
 @pytest.fixture(scope="module")
@@ -65,14 +67,19 @@ def vllm_out(ray_session, rows):
     os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")  # GiB; passed to the engine actors by the vllm backend
     from evalray.models import vllm_backend
 
-    ds = vllm_backend.build_stage(ray_session.data.from_items(rows, override_num_blocks=4), model_spec("vllm"))
+    from evalray.rows import table_from_rows
+
+    table = table_from_rows(rows)
+    step = -(-len(rows) // 4)
+    blocks = [table.slice(i, step) for i in range(0, len(rows), step)]
+    ds = vllm_backend.build_stage(ray_session.data.from_arrow(blocks), model_spec("vllm"))
     return ds.take_all()
 
 
 @pytest.fixture(scope="module")
 def hf_answers(rows):
-    from evalray.models.base import request_from_row
     from evalray.models.hf import HFBackend
+    from evalray.rows import decode_request as request_from_row
 
     backend = HFBackend(model_spec("hf"))
     answers = {}
@@ -85,7 +92,7 @@ def hf_answers(rows):
 
 @pytest.mark.timeout(900)
 def test_every_row_comes_back_once_with_its_columns(rows, vllm_out):
-    from evalray.models.base import OUTPUT_COLUMNS
+    from evalray.rows import OUTPUT_COLUMNS
 
     assert sorted(r["uid"] for r in vllm_out) == sorted(r["uid"] for r in rows)
     for row in vllm_out:

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from evalray.errors import BackendError
-from evalray.job.spec import ModelSpec
+from evalray.job.spec import ReplayModelSpec as ModelSpec
 from evalray.models.hf import split_context_continuation, truncate_stop
 from evalray.models.openai_backend import base_url, continuation_logprob
 from evalray.models.replay import ReplayBackend
@@ -81,8 +81,8 @@ def test_base_url():
 
 
 def test_request_columns_round_trip():
-    from evalray.models.base import request_from_row, request_to_columns
+    from evalray.rows import decode_request, encode_request
 
     request = Request(kind="loglikelihood", prompt="p", continuations=(" a", " b"), contexts=("x _", "y _"),
                       messages=({"role": "user", "content": "hi"},), stop=("\n",), max_tokens=5, repeats=2, uid="b::1")
-    assert request_from_row({**request_to_columns(request), "uid": "b::1"}) == request
+    assert decode_request({**encode_request(request), "uid": "b::1"}) == request

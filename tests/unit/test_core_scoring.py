@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import math
 
-import pandas as pd
 import pytest
 
 from evalray.results.aggregate import score_rows
@@ -70,11 +68,8 @@ def test_pass_at_k_unbiased_estimator():
 
 
 def test_score_rows_micro_macro_subset_and_category():
-    frame = pd.DataFrame({
-        "subset": ["a", "a", "a", "b"],
-        "scores": [json.dumps({"acc": v}) for v in (1.0, 1.0, 0.0, 0.0)],
-        "error": [None, None, None, None],
-    })
+    frame = [{"subset": s, "scores": {"acc": v}, "error": None}
+             for s, v in zip(["a", "a", "a", "b"], (1.0, 1.0, 0.0, 0.0))]
     rows = score_rows(frame, "m", "bench", {"a": "stem", "b": "other"})
     by = {(r["subset"], r["metric"], r["level"]): r for r in rows}
     assert by[(None, "acc", "overall")]["value"] == 0.5 and by[(None, "acc", "overall")]["n"] == 4
@@ -85,13 +80,14 @@ def test_score_rows_micro_macro_subset_and_category():
 
 
 def test_errored_samples_are_not_scored():
-    frame = pd.DataFrame({"subset": [None, None], "scores": ['{"exact_match": 1.0}', "{}"], "error": [None, "boom"]})
+    frame = [{"subset": None, "scores": {"exact_match": 1.0}, "error": None},
+             {"subset": None, "scores": {}, "error": "boom"}]
     rows = score_rows(frame, "m", "gsm8k", {})
     assert rows[0]["n"] == 1 and rows[0]["value"] == 1.0
 
 
 def test_list_values_are_pooled_observations():
-    frame = pd.DataFrame({"subset": [None, None], "error": [None, None],
-                          "scores": [json.dumps({"inst": [1.0, 1.0, 1.0]}), json.dumps({"inst": [0.0]})]})
+    frame = [{"subset": None, "error": None, "score_lists": {"inst": [1.0, 1.0, 1.0]}},
+             {"subset": None, "error": None, "score_lists": [("inst", [0.0])]}]  # maps as dicts or Arrow pairs
     row = score_rows(frame, "m", "ifeval", {})[0]
     assert row["value"] == 0.75 and row["n"] == 4  # pooled over instructions, not (1.0 + 0.0) / 2 over prompts

@@ -98,7 +98,7 @@ def test_public_dict_hides_env_values(tmp_path):
 def test_every_field_has_a_description():
     from evalray.job import spec
 
-    for model in (spec.JobSpec, spec.ModelSpec, spec.BenchmarkSpec, spec.Resources, spec.GenerationSpec, spec.RaySpec):
+    for model in (spec.JobSpec, *spec.MODEL_SPECS.values(), spec.BenchmarkSpec, spec.Resources, spec.GenerationSpec, spec.RaySpec):
         for name, field in model.model_fields.items():
             assert field.description, f"{model.__name__}.{name} has no description"
 
