@@ -20,6 +20,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from evalray.results.compare import parse_scores
+
 CACHE_FILES = 8
 PAGE_SIZE = 25
 MAX_PAGE_SIZE = 200
@@ -77,7 +79,7 @@ def _build(path: Path, benchmark: str) -> SampleFile:
     table = pq.read_table(path)
     errors = table["error"].to_pylist() if "error" in table.column_names else [None] * table.num_rows
     errored = np.array([bool(e) for e in errors], dtype=bool)
-    parsed = [json.loads(s) if s else {} for s in table["scores"].to_pylist()] if "scores" in table.column_names \
+    parsed = [parse_scores(s) for s in table["scores"].to_pylist()] if "scores" in table.column_names \
         else [{} for _ in range(table.num_rows)]
     metrics: list[str] = []
     for values in parsed:
@@ -178,10 +180,7 @@ def sample_details(row: dict[str, Any]) -> dict[str, Any]:
     choices = list(row.get("continuations") or [])
     lls = list(row.get("loglikelihoods") or [])
     best = int(np.argmax(lls)) if lls else None
-    try:
-        scores = json.loads(row["scores"]) if row.get("scores") else {}
-    except json.JSONDecodeError:
-        scores = {}
+    scores = parse_scores(row.get("scores"))
     return {"messages": messages, "choices": [{"text": c, "ll": ll, "best": i == best}
                                               for i, (c, ll) in enumerate(zip(choices, lls))],
             "scores": scores, "texts": list(row.get("texts") or [])}

@@ -131,6 +131,18 @@ def unpaired_difference(a: np.ndarray, b: np.ndarray) -> Difference:
 # ---- per-sample score frames ---------------------------------------------------------------------------------------
 
 
+def parse_scores(value: Any) -> dict[str, Any]:
+    """A sample's scores: a struct (schema 2, null metrics dropped) or a JSON string (schema 1)."""
+    if value is None or value == "":
+        return {}
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError:
+            return {}
+    return {k: v for k, v in value.items() if v is not None} if isinstance(value, dict) else {}
+
+
 def _scalar(value: Any) -> float:
     if isinstance(value, list):  # pooled observations (IFEval instruction level): no per-item pairing
         return math.nan
@@ -140,11 +152,11 @@ def _scalar(value: Any) -> float:
         return math.nan
 
 
-def score_frame(ids: list[str], subsets: list[str | None], scores: list[str | None],
+def score_frame(ids: list[str], subsets: list[str | None], scores: list[Any],
                 errors: list[str | None]) -> pd.DataFrame:
     """One row per sample id: ``subset``, ``error`` (bool) and one float column per scalar metric (NaN when the
     sample errored or has no scalar value for it)."""
-    parsed = [json.loads(s) if s and not e else {} for s, e in zip(scores, errors)]
+    parsed = [parse_scores(s) if not e else {} for s, e in zip(scores, errors)]
     metrics: list[str] = []
     for values in parsed:
         metrics += [m for m in values if m not in metrics]
