@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import socket
-
 import pytest
 
-from tests.conftest import run_cli
+from tests.conftest import free_port, run_cli
 
 JOB = """
 name: bad
@@ -25,12 +23,6 @@ def job_file(tmp_path, backend="replay", source="x.jsonl", benchmark="gsm8k", ex
     path = tmp_path / "job.yaml"
     path.write_text(JOB.format(backend=backend, source=source, benchmark=benchmark, output=tmp_path / "out") + extra)
     return path
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def assert_one_line_error(result, code, *fragments):

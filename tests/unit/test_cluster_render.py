@@ -1,24 +1,21 @@
-"""``evalray kuberay render``: sizing from the job's models, the job file carried intact, and CRD-valid output."""
+"""``evalray kuberay render``: sizing from the job's models, the job file carried intact (CRD validation of the output:
+tests/data/test_cluster_validate.py)."""
 
 from __future__ import annotations
 
 import base64
 import copy
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from evalray.cluster.render import RenderOptions, render, to_yaml, worker_groups
+from evalray.cluster.render import RenderOptions, render, worker_groups
 from evalray.errors import ConfigError
 from evalray.job.loader import build_job
 
 REPO = Path(__file__).resolve().parents[2]
-CRDS = REPO / ".." / "shared" / "kuberay" / "crds"
-needs_crds = pytest.mark.skipif(not (CRDS / "ray.io_rayjobs.yaml").is_file(), reason=f"KubeRay CRDs not found at {CRDS}")
 
 GPU_JOB = """
 name: gpu-eval
@@ -121,58 +118,3 @@ def test_warnings_for_things_that_do_not_travel() -> None:
 def test_working_dir_in_runtime_env_is_rejected() -> None:
     with pytest.raises(ConfigError, match="runtime_env.working_dir"):
         _render(GPU_JOB.replace("pip: [boto3]", "working_dir: ., pip: [boto3]"))
-
-
-@needs_crds
-@pytest.mark.parametrize("options", [{}, {"inline": True}, {"gpus_per_worker": 2, "namespace": "evals",
-                                                             "node_selector": {"gpu": "l4"}}])
-def test_rendered_manifests_pass_crd_validation(options: dict[str, Any]) -> None:
-    from evalray.cluster.validate import validate_text
-
-    text = to_yaml(_render(**options)[0])
-    assert "&id" not in text, "no YAML anchors in manifests"
-    assert [str(p) for p in validate_text(text, "rendered", CRDS)] == []
-
-
-@needs_crds
-def test_cli_render_prints_a_valid_rayjob(tmp_path: Path) -> None:
-    from evalray.cluster.validate import validate_text
-
-    job = tmp_path / "job.yaml"
-    job.write_text(GPU_JOB)
-    cmd = [sys.executable, "-m", "evalray.cli.main", "kuberay", "render", str(job), "--gpus-per-worker", "2",
-           "--image", "registry.example/evalray:dev", "--crds", str(CRDS), "-S", "models.0.replicas=4"]
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
-    assert validate_text(done.stdout, "cli", CRDS) == []
-    objects = list(yaml.safe_load_all(done.stdout))
-    [group] = _groups(objects)
-    assert group["replicas"] == 2
-    assert group["template"]["spec"]["containers"][0]["image"] == "registry.example/evalray:dev"
-    bad = subprocess.run(cmd + ["-S", "models.0.replicas=0"], capture_output=True, text=True, timeout=120)
-    assert bad.returncode == 2 and bad.stderr.startswith("error: ") and len(bad.stderr.strip().splitlines()) == 1
-
-
-@needs_crds
-def test_perf_job_renders_a_load_generator_group() -> None:
-    from evalray.cluster.validate import validate_text
-
-    text = ("kind: perf\nname: load\ntarget: {url: 'http://evalray-llm-serve-svc:8000/v1', model: m}\n"
-            "load: {concurrency: [64], num_requests: 1000}\nfleet: {workers: 16, cpus_per_worker: 0.5}\n"
-            "output: s3://bucket/perf\n")
-    objects, warnings = _render(text)
-    [group] = _groups(objects)
-    assert group["groupName"] == "loadgen" and group["replicas"] == 2 and warnings == []
-    assert validate_text(to_yaml(objects), "perf", CRDS) == []
-
-
-@needs_crds
-@pytest.mark.parametrize("path", sorted((REPO / "cluster" / "jobs").glob("*.yaml")), ids=lambda p: p.name)
-def test_cluster_job_files_load_and_render(path: Path) -> None:
-    """The evalray job files next to the manifests are valid jobs, and render to valid RayJobs."""
-    from evalray.cluster.staging import load_raw
-    from evalray.cluster.validate import validate_text
-
-    raw, job = load_raw(path, [])
-    objects, _ = render(job, raw, RenderOptions())
-    assert validate_text(to_yaml(objects), path.name, CRDS) == []

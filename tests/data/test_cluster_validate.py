@@ -1,17 +1,19 @@
-"""Offline KubeRay manifest validation: every manifest in cluster/ passes, the upstream samples pass, and broken
-manifests fail with a message naming the bad field."""
+"""Offline KubeRay manifest validation against the KubeRay CRDs in ../shared/kuberay: every manifest in cluster/
+passes, the upstream samples pass, broken manifests fail with a message naming the bad field, and what ``evalray
+kuberay render`` makes validates."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 
 from evalray.cluster import crd
+from evalray.cluster.render import RenderOptions, render, to_yaml
 from evalray.cluster.validate import validate_documents, validate_file, validate_text
+from tests.unit.test_cluster_render import _groups, _render
 
 REPO = Path(__file__).resolve().parents[2]
 KUBERAY = REPO / ".." / "shared" / "kuberay"
@@ -133,15 +135,29 @@ def test_missing_crd_dir_is_one_clear_error(tmp_path: Path) -> None:
         validate_text(_rayjob(), "x", tmp_path)
 
 
-def test_cli_validate_exit_codes(tmp_path: Path) -> None:
-    bad = tmp_path / "bad.yaml"
-    bad.write_text(_rayjob().replace("entrypoint:", "entrypont:"))
-    cmd = [sys.executable, "-m", "evalray.cli.main", "kuberay", "validate", "--crds", str(CRDS)]
-    plain = [p for p in MANIFESTS if "rayservice" not in p.name]  # the RayService check imports vLLM: slow
-    good = subprocess.run(cmd + [str(p) for p in plain], capture_output=True, text=True, timeout=120)
-    assert good.returncode == 0, good.stderr
-    assert good.stdout.count("ok: ") == len(plain)
-    broken = subprocess.run(cmd + [str(bad)], capture_output=True, text=True, timeout=120)
-    assert broken.returncode == 1
-    assert "spec.entrypont: unknown field 'entrypont' (did you mean 'entrypoint'?)" in broken.stderr
-    assert broken.stderr.strip().splitlines()[-1] == "error: 1 of 1 manifest file(s) invalid"
+
+@pytest.mark.parametrize("options", [{}, {"inline": True}, {"gpus_per_worker": 2, "namespace": "evals",
+                                                             "node_selector": {"gpu": "l4"}}])
+def test_rendered_manifests_pass_crd_validation(options: dict[str, Any]) -> None:
+    text = to_yaml(_render(**options)[0])
+    assert "&id" not in text, "no YAML anchors in manifests"
+    assert [str(p) for p in validate_text(text, "rendered", CRDS)] == []
+
+
+def test_perf_job_renders_a_load_generator_group() -> None:
+    text = ("kind: perf\nname: load\ntarget: {url: 'http://evalray-llm-serve-svc:8000/v1', model: m}\n"
+            "load: {concurrency: [64], num_requests: 1000}\nfleet: {workers: 16, cpus_per_worker: 0.5}\n"
+            "output: s3://bucket/perf\n")
+    objects, warnings = _render(text)
+    [group] = _groups(objects)
+    assert group["groupName"] == "loadgen" and group["replicas"] == 2 and warnings == []
+    assert validate_text(to_yaml(objects), "perf", CRDS) == []
+
+
+@pytest.mark.parametrize("path", sorted((REPO / "cluster" / "jobs").glob("*.yaml")), ids=lambda p: p.name)
+def test_cluster_job_files_load_and_render(path: Path) -> None:
+    """The evalray job files next to the manifests are valid jobs, and render to valid RayJobs."""
+    from evalray.cluster.staging import load_raw
+    raw, job = load_raw(path, [])
+    objects, _ = render(job, raw, RenderOptions())
+    assert validate_text(to_yaml(objects), path.name, CRDS) == []

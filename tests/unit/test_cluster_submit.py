@@ -1,13 +1,9 @@
-"""``evalray submit`` without a cluster: staging of the working_dir, address resolution, the fast failure on a dead
-address, and the head-node download format."""
+"""``evalray submit`` without a cluster, in process: staging of the working_dir, address resolution, the metadata,
+failure summaries and downloads (the command in a subprocess: tests/cli/test_cli_cluster.py)."""
 
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -113,55 +109,6 @@ def test_address_resolution(monkeypatch: pytest.MonkeyPatch) -> None:
         jobs.resolve_address("ray://head:10001")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def test_unreachable_address_fails_in_one_line_within_seconds() -> None:
-    address = f"http://127.0.0.1:{_free_port()}"
-    started = time.monotonic()
-    done = subprocess.run([sys.executable, "-m", "evalray.cli.main", "submit", str(REPO / "configs" / "quickstart.yaml"),
-                           "--address", address, "--wait"], capture_output=True, text=True, timeout=60)
-    assert done.returncode == 1
-    lines = done.stderr.strip().splitlines()
-    assert lines == [lines[0]] and lines[0].startswith(f"error: cannot reach the Ray dashboard at {address}"), done.stderr
-    assert time.monotonic() - started < 30  # interpreter start included; the probe itself is < 5 s
-    with pytest.raises(EvalrayError):
-        started = time.monotonic()
-        jobs.probe(address)
-    assert time.monotonic() - started < 1
-
-
-def test_bad_job_is_exit_2_like_validate(tmp_path: Path) -> None:
-    bad = tmp_path / "bad.yaml"
-    bad.write_text("name: x\nmodels: [{name: m, source: builtin:tiny-llama, replicas: 0}]\nbenchmarks: [{name: gsm8k}]\n")
-    outs = [subprocess.run([sys.executable, "-m", "evalray.cli.main", cmd, str(bad)], capture_output=True, text=True,
-                           timeout=60) for cmd in ("submit", "validate")]
-    assert [o.returncode for o in outs] == [2, 2]
-    assert outs[0].stderr == outs[1].stderr and outs[0].stderr.startswith("error: ")
-
-
-def test_fetch_script_round_trip(tmp_path: Path) -> None:
-    """The download job's entrypoint, run by a shell with HOME set, prints an archive extract_archive restores."""
-    results = tmp_path / "home" / "evalray-submissions" / "s1" / "runs" / "x"
-    (results / "samples" / "m").mkdir(parents=True)
-    (results / "result.json").write_text('{"status": "completed"}')
-    (results / "samples" / "m" / "b.parquet").write_bytes(os.urandom(50_000))
-    command = submit.fetch_entrypoint("${HOME:-/tmp}/evalray-submissions/s1/runs/x").replace("python ", f"{sys.executable} ", 1)
-    env = {**os.environ, "HOME": str(tmp_path / "home")}
-    done = subprocess.run(command, shell=True, capture_output=True, text=True, env=env, timeout=60)
-    assert done.returncode == 0, done.stderr
-    target = tmp_path / "download"
-    submit.extract_archive("some log line\n" + done.stdout + "trailing\n", target)
-    assert (target / "result.json").read_text() == '{"status": "completed"}'
-    assert (target / "samples/m/b.parquet").read_bytes() == (results / "samples/m/b.parquet").read_bytes()
-    missing = subprocess.run(submit.fetch_entrypoint("/nonexistent/x").replace("python ", f"{sys.executable} ", 1),
-                             shell=True, capture_output=True, text=True, timeout=60)
-    assert missing.returncode == 3 and submit.MISSING in missing.stdout
-
-
 def test_shell_path_quotes_everything_but_the_home_prefix() -> None:
     assert submit.shell_path("${HOME:-/tmp}/a b") == "\"${HOME:-/tmp}\"'/a b'"
     assert submit.shell_path("/x/$(rm -rf)") == "'/x/$(rm -rf)'"
@@ -175,14 +122,6 @@ def test_failure_summary_keeps_ray_reason_and_the_driver_error() -> None:
                                              "(model 'm': cannot reach http://127.0.0.1:9/v1/models (Connection refused))")
     assert jobs.failure_summary("Job was intentionally stopped.") == "Job was intentionally stopped."
     assert jobs.failure_summary(None) == "see the logs above"
-
-
-def test_jobs_commands_fail_in_one_line_without_a_cluster() -> None:
-    address = f"http://127.0.0.1:{_free_port()}"
-    done = subprocess.run([sys.executable, "-m", "evalray.cli.main", "jobs", "list", "--address", address],
-                          capture_output=True, text=True, timeout=60)
-    assert done.returncode == 1 and len(done.stderr.strip().splitlines()) == 1
-    assert done.stderr.startswith(f"error: cannot reach the Ray dashboard at {address}")
 
 
 def test_perf_jobs_stage_their_prompt_data(tmp_path: Path) -> None:
