@@ -26,6 +26,7 @@ class FakeOpenAI:
     def __init__(self, answer: Callable[[str], str], fail_first: int = 0, model: str = "fake-model") -> None:
         self.answer, self.fail_first, self.model = answer, fail_first, model
         self.requests = 0
+        self.bodies: list[dict] = []  # every JSON body received, in arrival order
         self.auth_headers: set[str] = set()
         self._socket = socket.create_server(("127.0.0.1", 0))  # held open: no other process can take the port
         self.port = self._socket.getsockname()[1]
@@ -71,6 +72,7 @@ class FakeOpenAI:
         if refused:
             return refused
         body = await request.json()
+        self.bodies.append(body)
         prompt = body["prompt"]
         if body.get("echo"):
             tokens = list(prompt) + ["!"]
@@ -86,5 +88,6 @@ class FakeOpenAI:
         if refused:
             return refused
         body = await request.json()
+        self.bodies.append(body)
         text = self.answer(body["messages"][-1]["content"])
         return web.json_response({"choices": [{"message": {"role": "assistant", "content": text}}] * body.get("n", 1)})
