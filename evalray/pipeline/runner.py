@@ -152,21 +152,25 @@ def _configure_ray_data() -> None:
 
 
 def _one_line(exc: BaseException) -> str:
-    """The innermost informative message of a (possibly Ray-wrapped) exception chain, as one line."""
+    """The innermost informative message of a (possibly Ray-wrapped) exception chain, as one line: an evalray error
+    anywhere in the chain (or quoted in a Ray traceback) wins, else the innermost exception's last line."""
+    import re
+
     chain: list[BaseException] = []
     current: BaseException | None = exc
     while current is not None and current not in chain:
         chain.append(current)
         current = getattr(current, "cause", None) or current.__cause__ or current.__context__
+    ours = re.compile(r"(?:^|\s)(?:evalray\.[\w.]+\.)?(?:EvalrayError|BackendError|ConfigError|RowSchemaError): (.+)")
     for candidate in reversed(chain):
-        text = " ".join(str(candidate).split())
-        if not text:
-            continue
-        for marker in ("EvalrayError: ", "BackendError: ", "ConfigError: ", "RowSchemaError: "):
-            if marker in text:
-                return text.split(marker, 1)[1][:500]
+        for line in str(candidate).splitlines():
+            match = ours.search(line)
+            if match:
+                return match.group(1).strip()[:500]
+    for candidate in reversed(chain):
         lines = [line for line in str(candidate).strip().splitlines() if line.strip()]
-        return f"{type(candidate).__name__}: {lines[-1].strip() if lines else text}"[:500]
+        if lines:
+            return f"{type(candidate).__name__}: {lines[-1].strip()}"[:500]
     return type(exc).__name__
 
 
