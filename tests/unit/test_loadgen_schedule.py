@@ -1,12 +1,13 @@
-"""Open-loop arrival times: fixed in advance, absolute, at the target rate; ramp-up; sweep points."""
+"""Open-loop arrival times: fixed in advance, absolute, at the target rate; ramp-up; sweep points; the slices of
+the workers partition the requests."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from evalray.loadgen.schedule import arrival_offsets, run_points
-from evalray.job.perf_spec import LoadSpec
+from evalray.job.perf_spec import LoadSpec, PerfJobSpec
+from evalray.loadgen.schedule import arrival_offsets, plan_slices, run_points
 
 
 def offsets(rate: float, count: int, **load) -> np.ndarray:
@@ -38,3 +39,15 @@ def test_sweep_points_keep_their_order():
     assert [p.rate for p in run_points(LoadSpec(rate=[50, 10, 100]))] == [50.0, 10.0, 100.0]
     assert [p.concurrency for p in run_points(LoadSpec(concurrency=[4, 1]))] == [4, 1]
     assert run_points(LoadSpec())[0].concurrency == 1 and LoadSpec().num_requests == 100
+
+
+def test_slices_partition_the_requests():
+    spec = PerfJobSpec.model_validate({"target": {"url": "http://127.0.0.1:1/v1", "model": "m"},
+                                       "load": {"rate": [100], "num_requests": 101, "warmup_requests": 7}})
+    slices = plan_slices(run_points(spec.load)[0], spec.load, 4, seed=0)
+    ids = sorted(s.first_id + k * s.stride for s in slices for k in range(s.count))
+    assert ids == list(range(108)) and sum(s.warmup_count for s in slices) == 7
+    closed = PerfJobSpec.model_validate({"target": {"url": "http://127.0.0.1:1/v1", "model": "m"},
+                                         "load": {"concurrency": [3], "num_requests": 10}})
+    slices = plan_slices(run_points(closed.load)[0], closed.load, 4, seed=0)
+    assert sum(s.users for s in slices) == 3 and sum(s.count for s in slices) == 10

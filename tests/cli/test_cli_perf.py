@@ -1,18 +1,15 @@
-"""``evalray perf`` / ``evalray mock-server`` from the command line and ``kind: perf`` job files (in-process worker)."""
+"""``evalray perf`` and ``evalray mock-server`` in a subprocess, and perf runs (in-process worker) against the mock
+server in a subprocess."""
 
 from __future__ import annotations
 
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
 
-from evalray.errors import ConfigError
-from evalray.job.loader import load_job
-from evalray.loadgen.schedule import plan_slices, run_points
 from evalray.job.perf_spec import PerfJobSpec
 from evalray.testing.process import mock_server_process
 
@@ -77,51 +74,9 @@ def test_bad_flags_are_one_line_errors(tmp_path):
     assert key.returncode == 2 and "NO_SUCH_VAR_X" in key.stderr
 
 
-def test_perf_job_file(tmp_path):
-    job = tmp_path / "perf.yaml"
-    job.write_text("kind: perf\nname: smoke\ntarget: {url: 'http://127.0.0.1:8000/v1', model: m}\n"
-                   "load: {rate: [10, 20], duration_s: 2}\nslo: {ttft_p99: 500ms}\n")
-    spec = load_job(job, ["fleet.workers=3"])
-    assert isinstance(spec, PerfJobSpec)
-    assert spec.output == "runs/smoke" and spec.fleet.workers == 3 and spec.load.rate == [10.0, 20.0]
-    with pytest.raises(ConfigError, match="unknown key 'concurency'"):
-        load_job(job, ["load.concurency=4"])
-
-
-def test_slices_partition_the_requests():
-    spec = PerfJobSpec.model_validate({"target": {"url": "http://127.0.0.1:1/v1", "model": "m"},
-                                       "load": {"rate": [100], "num_requests": 101, "warmup_requests": 7}})
-    slices = plan_slices(run_points(spec.load)[0], spec.load, 4, seed=0)
-    ids = sorted(s.first_id + k * s.stride for s in slices for k in range(s.count))
-    assert ids == list(range(108)) and sum(s.warmup_count for s in slices) == 7
-    closed = PerfJobSpec.model_validate({"target": {"url": "http://127.0.0.1:1/v1", "model": "m"},
-                                         "load": {"concurrency": [3], "num_requests": 10}})
-    slices = plan_slices(run_points(closed.load)[0], closed.load, 4, seed=0)
-    assert sum(s.users for s in slices) == 3 and sum(s.count for s in slices) == 10
-
-
 def test_mock_server_rejects_bad_rates():
     done = evalray("mock-server", "--error-rate", "0.8", "--timeout-rate", "0.5", timeout=60)
     assert done.returncode == 2 and done.stderr.startswith("error: ")
-
-
-def test_prompt_sources(tmp_path):
-    from evalray.loadgen.prompts import load_prompts
-    from evalray.job.perf_spec import PromptSpec
-
-    random_prompts = load_prompts(PromptSpec(input_tokens=20, random_prompts=5), 100)
-    assert len(random_prompts) == 5 and all(len(p.text.split()) == 20 == p.prompt_tokens for p in random_prompts)
-    lines = tmp_path / "prompts.txt"
-    lines.write_text("first prompt\n\nsecond one here\n")
-    assert [p.prompt_tokens for p in load_prompts(PromptSpec(dataset=str(lines)), 10)] == [2, 3]
-    sharegpt = tmp_path / "sharegpt.json"
-    sharegpt.write_text(json.dumps([{"conversations": [{"from": "human", "value": "hi there"},
-                                                       {"from": "gpt", "value": "hello"}]}]))
-    assert [p.text for p in load_prompts(PromptSpec(dataset=str(sharegpt)), 10)] == ["hi there"]
-    data = Path(__file__).resolve().parents[3] / "shared" / "data" / "gsm8k"
-    if data.is_dir():
-        gsm8k = load_prompts(PromptSpec(dataset="gsm8k", data_dir=str(data), limit=5), 10)
-        assert len(gsm8k) == 5 and "Janet" in gsm8k[0].text
 
 
 def _spec(tmp_path, url: str, **load) -> PerfJobSpec:
