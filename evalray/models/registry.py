@@ -89,7 +89,7 @@ PLUGINS: dict[str, BackendPlugin] = {
                       Capabilities(True, local_source="dir", hosts_weights=True), "vLLM engines via ray.data.llm"),
         BackendPlugin("openai", "evalray.models.openai_backend", Capabilities(True),
                       "any OpenAI-compatible endpoint"),
-        BackendPlugin("serve", "evalray.models.serve_backend",
+        BackendPlugin("serve", "evalray.serving.backend",
                       Capabilities(True, local_source="dir", hosts_weights=True),
                       "a Ray Serve app speaking the OpenAI API (deployed or attached)"),
         BackendPlugin("replay", "evalray.models.replay", Capabilities(False, forces_generate=True, local_source="file"),

@@ -74,7 +74,7 @@ def test_serve_llm_app_answers_like_the_batch_engine_and_is_torn_down(ray_sessio
     from ray import serve
 
     from evalray.models.openai_backend import OpenAIBackend
-    from evalray.models.serve_backend import driver_context
+    from evalray.serving.backend import driver_context
     from evalray.models.vllm_backend import VLLMBackend
     from evalray.types import Request
 

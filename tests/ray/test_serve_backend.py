@@ -122,7 +122,7 @@ def test_streaming_completions_and_chat(deployment):
 
 @pytest.mark.timeout(600)
 def test_attach_by_app_name_and_url(deployment):
-    from evalray.models.serve_backend import driver_context
+    from evalray.serving.backend import driver_context
 
     for source in (f"serve://{deployment.app_name}", deployment.url):
         with driver_context(tiny_spec(source=source)) as client:
@@ -146,7 +146,7 @@ def mmlu_requests():
 def test_serve_gives_the_hf_choices_and_is_gone_afterwards(ray_serve):
     from evalray.models.hf import HFBackend
     from evalray.models.openai_backend import OpenAIBackend
-    from evalray.models.serve_backend import driver_context
+    from evalray.serving.backend import driver_context
 
     requests = mmlu_requests()
     assert len(requests) == 100

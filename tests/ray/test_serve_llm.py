@@ -30,7 +30,7 @@ def test_serve_llm_app_gives_the_hf_choices_and_is_torn_down(ray_session):
     from evalray.job.spec import BenchmarkSpec, HFModelSpec, parse_model_spec
     from evalray.models.hf import HFBackend
     from evalray.models.openai_backend import OpenAIBackend
-    from evalray.models.serve_backend import driver_context
+    from evalray.serving.backend import driver_context
 
     entry = BenchmarkSpec(name="mmlu", limit=10, subsets=["abstract_algebra", "anatomy"],
                           data_dir=str(shared_data("mmlu")))

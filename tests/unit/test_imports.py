@@ -56,9 +56,6 @@ FOUNDATION = LAYERS[0]
 # fails the test, so these lists only ever shrink (the two the issue named, job.spec -> benchmarks.registry and
 # models.openai_backend -> pipeline.stages, are gone already).
 KNOWN_UPWARD: dict[tuple[str, str], str] = {
-    # being removed by the lead (evalray/models/ is the lead's): the serve backend deploys through serving
-    # (models -> serving); it belongs above serving, or serving's deploy helpers below models
-    ("evalray.models.serve_backend", "evalray.serving.deploy"): "being removed by the lead",
     # the reports owner's perf report page computes its figures with loadgen's metrics and console table; it
     # belongs in loadgen (which writes report.html), or should be handed the figures
     ("evalray.results.html_perf", "evalray.loadgen.metrics"): "to move: the perf report page (reports owner)",

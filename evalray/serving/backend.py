@@ -1,4 +1,5 @@
-"""``backend: serve``: evaluate through a Ray Serve app that speaks the OpenAI API.
+"""``backend: serve``: evaluate through a Ray Serve app that speaks the OpenAI API (the plugin module that
+:mod:`evalray.models.registry` names; it lives with serving, which it deploys through).
 
 :func:`driver_context` runs on the driver around the job. With a model ``source`` (checkpoint, hub id,
 ``builtin:tiny-llama``) it deploys the model (Ray Serve LLM when vLLM and GPUs are there, else evalray's hf-backed
