@@ -66,7 +66,7 @@ def report(
                                          "(several runs: OUT/<run>/ and OUT/comparison.*)."),
     format_: Optional[str] = typer.Option(None, "--format", help="html or md (default: both)."),
 ) -> None:
-    """Regenerate the reports of runs from their files; with several eval runs, also a comparison report."""
+    """Regenerate the reports of runs from their files; with several eval runs, also a comparison report of them."""
     formats = _formats(format_)
     paths = [Path(r).expanduser() for r in run_dirs]
     for path in paths:
@@ -77,11 +77,14 @@ def report(
         target = path if out is None else (out if len(paths) == 1 else out / f"{index + 1:02d}-{path.resolve().name}")
         for written in write_run_reports(path, target, formats):
             typer.echo(f"wrote {written}")
-    if len(paths) > 1:
+    from evalray.dashboard.runs import RESULT
+
+    evals = [r for r, p in zip(run_dirs, paths) if (p / RESULT).is_file()]
+    if len(paths) > 1 and len(evals) > 1:
         from evalray.dashboard.comparison import build_comparison
         from evalray.results.html_compare import comparison_html, comparison_markdown
 
-        comparison = build_comparison(_selections(run_dirs, None))
+        comparison = build_comparison(_selections(evals, None))
         where = out or Path("comparison")
         where.mkdir(parents=True, exist_ok=True)
         texts = {"html": lambda: comparison_html(comparison), "md": lambda: comparison_markdown(comparison)}
