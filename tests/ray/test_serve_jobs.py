@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -14,15 +13,9 @@ import time
 import pandas as pd
 import pytest
 
-from tests.conftest import ROOT, run_cli, shared_data
+from tests.conftest import ROOT, free_port, run_cli, shared_data
 
 pytestmark = pytest.mark.timeout(900)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_serve_gives_the_hf_mmlu_choices_and_is_torn_down(ray_session, tmp_path):
