@@ -158,6 +158,7 @@ def load_job(path: str | Path, overrides: list[str] | None = None) -> JobSpec:
 
 def build_job(data: dict[str, Any], origin: str = "job") -> JobSpec:
     kind = data.get("kind", "eval")
+    data = {**data, "output": data.get("output") or "runs/${name}"}  # the default is interpolated like a given one
     try:
         data = interpolate(data, {k: v for k, v in data.items() if not isinstance(v, (dict, list))})
     except ConfigError as exc:

@@ -7,8 +7,6 @@ from functools import lru_cache
 from typing import Annotated, Any, Literal, Union
 
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     Discriminator,
     Field,
     Tag,
@@ -18,12 +16,9 @@ from pydantic import (
 )
 
 from evalray.errors import did_you_mean
+from evalray.job.base import JobBase, RaySpec, StrictModel  # noqa: F401  (RaySpec re-exported)
 
 BACKENDS = ("hf", "openai", "replay", "vllm", "serve", "simulated")
-
-
-class StrictModel(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
 
 class Resources(StrictModel):
@@ -246,35 +241,19 @@ def known_benchmarks() -> tuple[str, ...]:
     return tuple(sorted(names))
 
 
-class RaySpec(StrictModel):
-    address: str | None = Field(
-        None,
-        description="null: an embedded local Ray (or $RAY_ADDRESS when set); 'auto': a running `ray start` cluster; "
-        "or ray://HOST:PORT.",
-    )
-    namespace: str | None = Field(None, description="Ray namespace for the job's actors.")
-    num_cpus: int | None = Field(None, ge=1, description="CPUs of the embedded local Ray (default: all).")
-
-
 class ScoringSpec(StrictModel):
     num_cpus: float = Field(
         1.0, gt=0, description="CPUs reserved by each scoring task (scoring is CPU-bound Python; fractions allowed).")
     batch_size: int = Field(64, ge=1, description="Samples scored per task.")
 
 
-class JobSpec(StrictModel):
-    name: str = Field(..., min_length=1, description="Job name, used in run ids and the default output path.")
+class JobSpec(JobBase):
+    """``kind: eval``: benchmarks over models."""
+
     kind: Literal["eval"] = Field("eval", description="Job kind: eval (benchmarks over models).")
-    description: str | None = Field(None, description="Free text shown in the report.")
     models: list[AnyModelSpec] = Field(..., min_length=1, description="Models to evaluate; each gets its own actor pool.")
     benchmarks: list[BenchmarkSpec] = Field(..., min_length=1, description="Benchmarks to run on every model.")
-    output: str = Field("runs/${name}", description="Result directory (local path or file:// URI).")
-    ray: RaySpec = Field(default_factory=RaySpec, description="Where the job runs.")
-    runtime_env: dict[str, Any] | None = Field(
-        None, description="Ray runtime_env for the job's workers (pip, env_vars, ...)."
-    )
     scoring: ScoringSpec = Field(default_factory=ScoringSpec, description="The scoring stage's Ray tasks.")
-    seed: int = Field(0, description="Seed for few-shot sampling and anything else random.")
 
     @model_validator(mode="after")
     def _unique_names(self) -> "JobSpec":
