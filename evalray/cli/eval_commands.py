@@ -28,7 +28,7 @@ def run(
     from evalray.job.loader import load_job
 
     job = load_job(job_file, set_ or [])
-    if getattr(job, "kind", "eval") == "perf":
+    if job.kind == "perf":
         from evalray.loadgen.runner import run_perf_job
 
         if output:
@@ -63,7 +63,7 @@ def validate(
 
     job = load_job(job_file, set_ or [])
     typer.echo(yaml.safe_dump(public_job_dict(job), sort_keys=False).rstrip())
-    typer.echo(f"ok: {job_file} is a valid {getattr(job, 'kind', 'eval')} job")
+    typer.echo(f"ok: {job_file} is a valid {job.kind} job")
 
 
 def list_benchmarks(ctx: typer.Context) -> None:
