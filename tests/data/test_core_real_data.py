@@ -82,8 +82,9 @@ def test_hf_mmlu_loglikelihood_choices_match_direct_transformers(ray_session, tm
         scores = []
         for continuation in row.continuations:
             # lm-evaluation-harness: the continuation's tokens are those of context+continuation after the context's
-            whole = tokenizer(context + continuation, add_special_tokens=False).input_ids
-            n_context = len(tokenizer(context, add_special_tokens=False).input_ids)
+            # (with the tokenizer's own special tokens: tiny-llama's <s>, as lm-evaluation-harness encodes)
+            whole = tokenizer(context + continuation).input_ids
+            n_context = len(tokenizer(context).input_ids)
             with torch.no_grad():
                 logits = model(torch.tensor([whole[:-1]])).logits[0]
             logprobs = torch.log_softmax(logits, -1)
