@@ -1,17 +1,25 @@
 """A sandbox for model-written programs (HumanEval, MBPP).
 
-Each program runs in its own process:
+Each program runs in its own process (the bootstrap is :mod:`evalray.scoring.sandbox_child`), as root and as an
+ordinary user (through a user namespace):
 
-* an empty temporary working directory (removed afterwards) and an environment stripped to ``PATH``/``LANG``/``HOME``
-  (no secrets, no ``PYTHON*`` variables; the interpreter starts isolated, ``-I``);
-* resource limits: CPU seconds, address space, file size, open files, process count, no core dumps;
-* a wall-clock timeout, after which the whole process group (and, where the OS allows it, the whole PID namespace)
-  is killed;
-* no network: a new network namespace (only a down loopback) where the OS allows it, otherwise ``socket`` is blocked
-  inside the child;
-* where the OS allows it (root, or user namespaces), a new PID and mount namespace: the program sees only its own
-  processes in a fresh ``/proc`` (no other process's environment), and every mount but its working directory is
-  read-only; file writes outside the working directory are also refused inside the interpreter.
+* private mount, PID, network, IPC and UTS namespaces;
+* a read-only root: the only writable places are the empty working directory (removed afterwards) and a private,
+  size-limited ``/tmp`` and ``/dev/shm``; ``/dev`` holds only null, zero, full, random and urandom;
+* no filesystem Unix sockets: a seccomp filter refuses ``socket(AF_UNIX)`` (and mount, unshare, setns, ptrace,
+  bpf, io_uring...); ``/run``, ``/var/run``, ``/tmp`` (so ``/tmp/ray``) and Ray's temp dir are private or masked;
+* no readable secrets: root drops to an unprivileged uid of its own; ``/etc/shadow``, home directories, the
+  project's directory (the caller's working directory and evalray's checkout) are masked by empty mounts; a fresh
+  ``/proc`` shows only the sandbox's processes; the environment is stripped to ``PATH``/``LANG``/``HOME``;
+* limits: a memory limit for the whole process tree (a cgroup where one can be made, else a watchdog summing the
+  tree's resident memory plus ``RLIMIT_AS`` per process), process count (pids cgroup and ``RLIMIT_NPROC``), CPU
+  seconds, file size, open files, no core dumps; a wall-clock timeout kills the whole tree;
+* no network: the network namespace has only a down loopback (without one: seccomp refuses inet sockets and
+  ``socket`` is blocked inside the interpreter).
+
+Where the OS cannot give one of these levels, ``require`` decides: ``strict`` (the default) refuses to run with one
+line naming what is missing; ``best_effort`` says so once (a warning) and runs with what it has. Set it with
+``Limits.require`` or the environment variable ``EVALRAY_SANDBOX_REQUIRE`` (see docs/reliability.md, "Sandbox").
 
 :func:`run_program` runs one program; :func:`run_programs` runs many in parallel, as Ray tasks when Ray is
 initialised (else in a thread pool).
@@ -19,7 +27,11 @@ initialised (else in a thread pool).
 
 from __future__ import annotations
 
+import json
+import logging
 import os
+import pwd
+import secrets
 import shutil
 import subprocess
 import sys
@@ -27,18 +39,50 @@ import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Sequence
+
+from evalray.errors import EvalrayError
+from evalray.scoring import sandbox_limits as tree
+
+log = logging.getLogger(__name__)
+REQUIRE_ENV = "EVALRAY_SANDBOX_REQUIRE"
+CHILD_SOURCE = Path(__file__).with_name("sandbox_child.py").read_text(encoding="utf-8")
+STRICT_EXIT = 97  # the bootstrap's exit code when require=strict and a level is missing
+
+# every isolation level, as the message names it
+LEVELS = {
+    "mount_namespace": "a private mount namespace",
+    "read_only_root": "a read-only root",
+    "private_tmp": "a private /tmp",
+    "private_dev_shm": "a private /dev/shm",
+    "minimal_dev": "a minimal /dev",
+    "masked_secrets": "masked secrets (/etc/shadow, home and project directories)",
+    "fresh_proc": "a private /proc",
+    "pid_namespace": "a PID namespace",
+    "network_namespace": "a network namespace",
+    "privilege_drop": "an unprivileged uid",
+    "unix_socket_block": "a seccomp filter against Unix sockets",
+    "tree_memory_limit": "a memory limit for the whole process tree (cgroup)",
+}
+_WARNED: set[tuple[str, ...]] = set()
+
+
+class SandboxUnavailable(EvalrayError):
+    """The OS cannot give an isolation level that ``require: strict`` asks for."""
 
 
 @dataclass
 class Limits:
     timeout_s: float = 10.0  # wall clock
     cpu_s: int = 10
-    memory_mb: int = 2048  # address space
+    memory_mb: int = 2048  # the whole process tree (cgroup or watchdog), and each process's address space
     file_size_mb: int = 16
-    max_processes: int = 64  # pids cgroup where available, and RLIMIT_NPROC (binds non-root users only)
+    max_processes: int = 64  # pids cgroup where available, and RLIMIT_NPROC
     max_open_files: int = 256
     output_chars: int = 4000  # of stdout/stderr kept in the result
+    tmp_mb: int = 64  # size of the private /tmp and of /dev/shm
+    require: str | None = None  # "strict" | "best_effort"; None: $EVALRAY_SANDBOX_REQUIRE, else "strict"
 
 
 @dataclass
@@ -49,107 +93,18 @@ class ExecResult:
     stderr: str
     duration_s: float
     isolation: str  # how the network was cut: "netns" or "socket-guard"
+    missing: tuple[str, ...] = ()  # isolation levels (keys of LEVELS) this run did without (best_effort)
 
     @property
     def passed(self) -> bool:
         return self.status == "passed"
 
 
-# The bootstrap runs in the child interpreter before the program: limits, namespaces, privilege drop, guards.
-_BOOTSTRAP = r'''
-import ctypes, os, resource, signal, sys
-cfg = dict(arg.split("=", 1) for arg in sys.argv[1:])
-def lim(kind, value):
-    try:
-        resource.setrlimit(kind, (value, value))
-    except (ValueError, OSError):
-        pass
-lim(resource.RLIMIT_CORE, 0)
-lim(resource.RLIMIT_CPU, int(cfg["cpu"]))
-lim(resource.RLIMIT_FSIZE, int(cfg["fsize"]))
-lim(resource.RLIMIT_NOFILE, int(cfg["nofile"]))
-if cfg.get("cgroup"):
-    try:
-        with open(cfg["cgroup"] + "/cgroup.procs", "w") as f:
-            f.write(str(os.getpid()))
-    except OSError:
-        pass
-libc = ctypes.CDLL(None, use_errno=True)
-NEWUSER, NEWNET, NEWPID = 0x10000000, 0x40000000, 0x20000000
-root = os.geteuid() == 0
-NEWNS = 0x00020000
-isolation = "socket-guard"
-candidates = (NEWNET | NEWPID | NEWNS, NEWNET) if root else (NEWUSER | NEWNET | NEWPID, NEWUSER | NEWNET)
-for flags in candidates:
-    if libc.unshare(flags) == 0:
-        isolation = "netns"
-        break
-with open(cfg["iso"], "w") as f:
-    f.write(isolation)
-if isolation == "netns" and flags & NEWPID:
-    # the PID namespace applies to our children: fork, and the child becomes its init (killing it kills them all)
-    child = os.fork()
-    if child:
-        _, status = os.waitpid(child, 0)
-        os._exit(os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status))
-    libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG: die with the parent
-if isolation == "netns" and flags & NEWNS:
-    # own mount namespace: a fresh /proc (only this sandbox's processes), every mount read-only but the work dir
-    MS_RDONLY, MS_NOSUID, MS_NODEV, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 1, 2, 4, 32, 4096, 16384, 1 << 18
-    mount = libc.mount
-    mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_void_p]
-    work = os.getcwd().encode()
-    mount(None, b"/", None, MS_REC | MS_PRIVATE, None)
-    running = sum(1 for p in os.listdir("/proc") if p.isdigit())  # before the fresh /proc hides them
-    mount(b"proc", b"/proc", b"proc", MS_NOSUID | MS_NODEV | MS_RDONLY, None)
-    mount(work, work, None, MS_BIND, None)
-    os.chdir(work)
-    with open("/proc/self/mountinfo") as f:
-        points = [line.split()[4] for line in f]
-    for point in points:
-        if point.encode() != work and point not in ("/dev", "/dev/pts", "/proc"):
-            mount(None, point.encode(), None, MS_REMOUNT | MS_BIND | MS_RDONLY, None)
-    # a user namespace of our own: no capabilities left outside it (no remounting, RLIMIT_NPROC applies)
-    libc.unshare(NEWUSER)
-    cfg["nproc"] = str(int(cfg["nproc"]) + running)
-lim(resource.RLIMIT_NPROC, int(cfg["nproc"]))
-lim(resource.RLIMIT_AS, int(cfg["mem"]))
-import builtins, io, socket
-work = os.path.realpath(os.getcwd())
-def inside(path):
-    try:
-        real = os.path.realpath(os.path.join(work, os.fsdecode(path)))
-    except (TypeError, ValueError):
-        return True
-    return real == work or real.startswith(work + os.sep) or real in ("/dev/null",)
-def guard_open(original):
-    def opener(file, mode="r", *args, **kwargs):
-        if isinstance(file, (str, bytes, os.PathLike)) and any(c in str(mode) for c in "wax+") and not inside(file):
-            raise PermissionError(f"sandbox: writing outside the working directory is not allowed: {file}")
-        return original(file, mode, *args, **kwargs)
-    return opener
-_os_open = os.open
-def os_open(path, flags, *args, **kwargs):
-    if flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC) and not inside(path):
-        raise PermissionError(f"sandbox: writing outside the working directory is not allowed: {path}")
-    return _os_open(path, flags, *args, **kwargs)
-builtins.open = io.open = guard_open(io.open)
-os.open = os_open
-if isolation != "netns":
-    class _NoSocket(socket.socket):
-        def __init__(self, *args, **kwargs):
-            raise PermissionError("sandbox: network access is not allowed")
-    socket.socket = _NoSocket
-    socket.create_connection = lambda *a, **k: (_ for _ in ()).throw(PermissionError("sandbox: network access is not allowed"))
-del cfg, lim, libc, flags, candidates
-path = "program.py"
-with io.open(path, encoding="utf-8") as f:
-    source = f.read()
-sys.argv = [path]
-code = compile(source, path, "exec")
-namespace = {"__name__": "__main__", "__file__": path, "__builtins__": builtins}
-exec(code, namespace)
-'''
+def require_mode(limits: Limits) -> str:
+    mode = limits.require or os.environ.get(REQUIRE_ENV) or "strict"
+    if mode not in ("strict", "best_effort"):
+        raise SandboxUnavailable(f"sandbox: require must be 'strict' or 'best_effort', not {mode!r} ({REQUIRE_ENV})")
+    return mode
 
 
 def _clean_env(workdir: str) -> dict[str, str]:
@@ -173,96 +128,141 @@ def _read(path: str, limit: int) -> str:
         return ""
 
 
+SYSTEM_DIRS = ("/", "/usr", "/lib", "/lib64", "/lib32", "/bin", "/sbin", "/etc", "/proc", "/dev", "/sys", "/var",
+               "/opt", "/tmp", "/mnt", "/srv")
+
+
+def _ray_temp_dir() -> str | None:
+    if "ray" not in sys.modules:
+        return None
+    try:
+        from ray._private import worker
+
+        return worker.global_worker.node.get_temp_dir_path()
+    except Exception:  # noqa: BLE001 - not in a Ray process, or a Ray without this internal
+        return None
+
+
+def _masks() -> list[str]:
+    """Paths the program must not read: credentials, home directories, the project, Ray's sockets and logs."""
+    homes = {"/root", "/home", os.path.expanduser("~")}
+    try:
+        homes.add(pwd.getpwuid(os.getuid()).pw_dir)
+    except KeyError:
+        pass
+    project = {os.getcwd(), str(Path(__file__).resolve().parents[2])}
+    ray_dirs = {d for d in (os.environ.get("RAY_TMPDIR"), _ray_temp_dir()) if d}
+    files = ["/etc/shadow", "/etc/gshadow", "/etc/shadow-", "/etc/gshadow-", "/etc/ssh", "/etc/ssl/private"]
+    dirs = {os.path.realpath(p) for p in homes | project | ray_dirs | {"/run", "/var/run", "/var/tmp"}}
+    return files + sorted(d for d in dirs if d not in SYSTEM_DIRS and not d.startswith("/tmp/") and "," not in d)
+
+
+def _keep(python: str) -> list[str]:
+    """The interpreter's own directories: bound back (read-only) if a mask covers them."""
+    exe_prefix = os.path.dirname(os.path.dirname(os.path.realpath(python)))
+    paths = {sys.base_prefix, sys.base_exec_prefix, sys.prefix, sys.exec_prefix, exe_prefix}
+    return sorted(os.path.realpath(p) for p in paths if p and "," not in p)
+
+
+def _warn_once(missing: tuple[str, ...]) -> None:
+    if missing and missing not in _WARNED:
+        _WARNED.add(missing)
+        log.warning("sandbox: this system cannot give %s; running generated code with weaker isolation "
+                    "(require: best_effort)", ", ".join(LEVELS[m] for m in missing))
+
+
+def _unavailable(missing: tuple[str, ...]) -> SandboxUnavailable:
+    what = ", ".join(LEVELS[m] for m in missing)
+    return SandboxUnavailable(
+        f"sandbox: this system cannot give {what} (needs root, or user namespaces and a writable cgroup); "
+        f"set {REQUIRE_ENV}=best_effort (or Limits.require) to run generated code with weaker isolation")
+
+
+def _child_args(limits: Limits, outer: str, dirs: list[str], python: str, mode: str) -> list[str]:
+    return [
+        f"cpu={max(1, int(limits.cpu_s))}",
+        f"mem={limits.memory_mb * 2**20}",
+        f"fsize={limits.file_size_mb * 2**20}",
+        f"nofile={limits.max_open_files}",
+        f"nproc={limits.max_processes}",
+        f"tmp_mb={limits.tmp_mb}",
+        f"report={os.path.join(outer, 'report')}",
+        f"cgroups={','.join(dirs)}",
+        f"uid={2**20 + secrets.randbelow(2**19)}",  # root's sandbox runs as a uid of its own
+        f"mask={','.join(_masks())}",
+        f"keep={','.join(_keep(python))}",
+        f"need={','.join(k for k in LEVELS if k != 'tree_memory_limit')}",
+        f"require={mode}",
+    ]
+
+
+def _watch(proc: subprocess.Popen, limits: Limits, caps: tree.TreeLimits) -> str:
+    """Wait for the program; kill the whole tree on timeout or when it holds more memory than allowed."""
+    deadline = time.monotonic() + limits.timeout_s
+    budget = limits.memory_mb * 2**20
+    while True:
+        try:
+            proc.wait(timeout=0.05)
+            return "memory" if caps.oom_killed() else "exited"
+        except subprocess.TimeoutExpired:
+            pass
+        if time.monotonic() >= deadline:
+            return "timeout"
+        if caps.oom_killed() or (caps.memory != "cgroup" and tree.resident_bytes(tree.tree(proc.pid)) > budget):
+            return "memory"
+
+
 def run_program(program: str, limits: Limits | None = None, python: str | None = None) -> ExecResult:
     """Run one Python program in the sandbox; ``passed`` means it exited with status 0 within the limits."""
     limits = limits or Limits()
+    mode, python = require_mode(limits), python or sys.executable
     outer = tempfile.mkdtemp(prefix="evalray-sbx-")
     workdir = os.path.join(outer, "work")
     os.mkdir(workdir)
+    caps = tree.make_tree_limits(os.path.basename(outer), limits.memory_mb * 2**20, limits.max_processes)
     try:
+        if caps.memory != "cgroup" and mode == "strict":
+            raise _unavailable(("tree_memory_limit",))
         with open(os.path.join(workdir, "program.py"), "w", encoding="utf-8") as f:
             f.write(program)
-        iso_file = os.path.join(outer, "isolation")
-        args = [
-            f"cpu={max(1, int(limits.cpu_s))}",
-            f"mem={limits.memory_mb * 2**20}",
-            f"fsize={limits.file_size_mb * 2**20}",
-            f"nofile={limits.max_open_files}",
-            f"nproc={limits.max_processes}",
-            f"iso={iso_file}",
-        ]
-        cgroup = _pids_cgroup(os.path.basename(outer), limits.max_processes)
-        if cgroup:
-            args.append(f"cgroup={cgroup}")
         out_path, err_path = os.path.join(outer, "stdout"), os.path.join(outer, "stderr")
         start = time.monotonic()
         with open(out_path, "wb") as out, open(err_path, "wb") as err:
             proc = subprocess.Popen(
-                [python or sys.executable, "-I", "-B", "-c", _BOOTSTRAP, *args],
+                [python, "-I", "-B", "-c", CHILD_SOURCE, *_child_args(limits, outer, caps.dirs, python, mode)],
                 cwd=workdir, env=_clean_env(workdir), stdin=subprocess.DEVNULL, stdout=out, stderr=err,
                 start_new_session=True, close_fds=True,
             )
-            timed_out = False
             try:
-                proc.wait(timeout=limits.timeout_s)
-            except subprocess.TimeoutExpired:
-                timed_out = True
+                ending = _watch(proc, limits, caps)
             finally:
-                _kill_group(proc.pid)
+                tree.kill_tree(proc.pid, caps)
                 proc.wait()
-                _remove_cgroup(cgroup)
-        duration = time.monotonic() - start
-        isolation = _read(iso_file, 64).strip() or "none"
-        returncode = None if timed_out else proc.returncode
-        status = "timeout" if timed_out else ("passed" if proc.returncode == 0 else "failed")
-        return ExecResult(status, returncode, _read(out_path, limits.output_chars), _read(err_path, limits.output_chars),
-                          duration, isolation)
+        return _result(proc.returncode, ending, limits, outer, time.monotonic() - start, caps, mode)
     finally:
+        tree.remove_tree_limits(caps)
         shutil.rmtree(outer, ignore_errors=True)
 
 
-def _pids_cgroup(name: str, max_processes: int) -> str | None:
-    """A pids cgroup capping the sandbox's process count (RLIMIT_NPROC does not bind root); None where unavailable."""
-    if os.geteuid() != 0:
-        return None
-    for base in ("/sys/fs/cgroup/pids", "/sys/fs/cgroup"):
-        if not os.path.exists(os.path.join(base, "cgroup.procs")) or not os.access(base, os.W_OK):
-            continue
-        path = os.path.join(base, name)
-        try:
-            os.mkdir(path)
-            with open(os.path.join(path, "pids.max"), "w") as f:
-                f.write(str(max_processes))
-            return path
-        except OSError:
-            _remove_cgroup(path)
-    return None
-
-
-def _remove_cgroup(path: str | None) -> None:
-    if not path:
-        return
-    for _ in range(50):
-        try:
-            with open(os.path.join(path, "cgroup.procs")) as f:
-                for pid in f.read().split():
-                    try:
-                        os.kill(int(pid), 9)
-                    except (ProcessLookupError, PermissionError, ValueError):
-                        pass
-            os.rmdir(path)
-            return
-        except FileNotFoundError:
-            return
-        except OSError:
-            time.sleep(0.02)
-
-
-def _kill_group(pgid: int) -> None:
+def _result(returncode: int, ending: str, limits: Limits, outer: str, duration: float, caps: tree.TreeLimits,
+            mode: str) -> ExecResult:
     try:
-        os.killpg(pgid, 9)
-    except (ProcessLookupError, PermissionError):
-        pass
+        report = json.loads(_read(os.path.join(outer, "report"), 1 << 16) or "{}")
+    except ValueError:
+        report = {}
+    missing = tuple(k for k in LEVELS if k != "tree_memory_limit" and not report.get(k))
+    if caps.memory != "cgroup":
+        missing += ("tree_memory_limit",)
+    if mode == "strict" and missing and returncode == STRICT_EXIT:
+        raise _unavailable(missing)
+    _warn_once(missing)
+    stdout = _read(os.path.join(outer, "stdout"), limits.output_chars)
+    stderr = _read(os.path.join(outer, "stderr"), limits.output_chars)
+    if ending == "memory":
+        stderr += f"\nsandbox: the program's processes held more than {limits.memory_mb} MiB; all were killed"
+    status = {"timeout": "timeout", "memory": "failed"}.get(ending, "passed" if returncode == 0 else "failed")
+    return ExecResult(status, None if ending == "timeout" else returncode, stdout, stderr, duration,
+                      report.get("isolation", "none"), missing)
 
 
 def _run_remote(program: str, limits: Limits) -> ExecResult:
@@ -285,6 +285,8 @@ def run_programs(programs: Sequence[str], limits: Limits | None = None, use_ray:
     if use_ray:
         import ray
 
+        if limits.require is None:  # the driver's choice travels with the task (workers may lack the variable)
+            limits = Limits(**{**limits.__dict__, "require": require_mode(limits)})
         task = ray.remote(num_cpus=num_cpus, max_retries=0)(_run_remote)
         return ray.get([task.remote(p, limits) for p in programs])
     if len(programs) == 1:
