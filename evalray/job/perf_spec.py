@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Literal
+from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -18,6 +18,12 @@ from evalray.job.base import JobBase
 STAT_KEYS = ("mean", "std", "min", "p50", "p90", "p95", "p99", "p99.9", "max")
 SLO_METRICS = ("ttft", "tpot", "itl", "e2e", "queue")
 _UNITS_MS = {"ms": 1.0, "s": 1000.0, "us": 0.001}
+MAX_REQUESTS_PER_POINT = 10_000_000  # the hard cap of every run point, whatever the rate, duration or concurrency
+MAX_DURATION_S = 7 * 86_400.0
+MAX_RATE = 1e12
+MAX_TIMEOUT_S = 86_400.0
+Rate = Annotated[float, Field(gt=0, le=MAX_RATE, allow_inf_nan=False)]
+Concurrency = Annotated[int, Field(ge=1, le=2**40)]
 
 
 @dataclass(frozen=True)
@@ -67,8 +73,9 @@ class TargetSpec(_Strict):
     headers: dict[str, str] = Field(default_factory=dict, description="Extra HTTP headers sent with every request.")
     api_key_env: str | None = Field(None, description="Environment variable holding the API key, sent as "
                                     "'Authorization: Bearer ...' (the key itself is never written anywhere).")
-    timeout_s: float = Field(120.0, gt=0, description="A request with no complete answer after this long is a "
-                             "'timeout' error.")
+    timeout_s: float = Field(120.0, gt=0, le=MAX_TIMEOUT_S, allow_inf_nan=False, description="A request with no "
+                             "complete answer this long after it started connecting (connect, send and receive "
+                             "together) is an error: 'connect_timeout' while connecting, else 'timeout'.")
     ignore_eos: bool = Field(False, description="Send ignore_eos=true (vLLM) so the server always generates "
                              "max_tokens tokens.")
     extra_body: dict = Field(default_factory=dict, description="Extra JSON fields merged into every request body.")
@@ -91,27 +98,36 @@ class PromptSpec(_Strict):
     tokenizer: str | None = Field(None, description="Tokenizer for random prompts and token counts when the "
                                   "server sends no usage: 'whitespace' (default), builtin:tiny-llama or a local "
                                   "Hugging Face tokenizer.")
-    input_tokens: int = Field(128, ge=1, description="Random prompts: mean prompt length in tokens.")
+    input_tokens: int = Field(128, ge=1, le=10_000_000, description="Random prompts: mean prompt length in "
+                              "tokens.")
     input_tokens_range: float = Field(0.0, ge=0, lt=1, description="Random prompts: lengths uniform in "
                                       "input_tokens*(1±range).")
-    max_tokens: int = Field(128, ge=1, description="max_tokens of every request (the mean when a range is set).")
+    max_tokens: int = Field(128, ge=1, le=10_000_000, description="max_tokens of every request (the mean when a "
+                            "range is set).")
     max_tokens_range: float = Field(0.0, ge=0, lt=1, description="max_tokens uniform in max_tokens*(1±range).")
-    random_prompts: int = Field(1000, ge=1, description="Random prompts: how many distinct prompts to make.")
+    random_prompts: int = Field(1000, ge=1, le=1_000_000, description="Random prompts: how many distinct prompts to make.")
 
 
 class LoadSpec(_Strict):
-    concurrency: list[int] | None = Field(None, description="Closed loop: requests in flight; a list is a sweep.")
-    rate: list[float] | None = Field(None, description="Open loop: arrivals per second; a list is a sweep.")
+    concurrency: list[Concurrency] | None = Field(None, max_length=1000, description="Closed loop: requests in "
+                                                  "flight (never more users than requests); a list is a sweep.")
+    rate: list[Rate] | None = Field(None, max_length=1000, description="Open loop: arrivals per second; a list is a "
+                                    "sweep.")
     arrival: Literal["poisson", "gamma", "constant"] = Field("poisson", description="Open-loop arrival process "
                                                              "(gamma uses burstiness; poisson is gamma with 1).")
-    burstiness: float = Field(1.0, gt=0, description="Gamma shape of inter-arrival times: <1 burstier, >1 smoother.")
-    num_requests: int | None = Field(None, ge=1, description="Measured requests per run point (plus warm-up).")
-    duration_s: float | None = Field(None, gt=0, description="Longest time a run point issues requests, in seconds.")
-    warmup_requests: int = Field(0, ge=0, description="Requests sent first and left out of every figure.")
-    ramp_up_s: float = Field(0.0, ge=0, description="Closed loop: users start evenly over this time; open loop: the "
-                             "rate rises linearly from 0 over this time.")
-    max_connections: int | None = Field(None, ge=1, description="Open loop: most connections in total (default "
-                                        "unbounded up to 65536); requests beyond wait and show queueing delay.")
+    burstiness: float = Field(1.0, gt=0, le=1e6, allow_inf_nan=False, description="Gamma shape of inter-arrival "
+                              "times: <1 burstier, >1 smoother.")
+    num_requests: int | None = Field(None, ge=1, le=MAX_REQUESTS_PER_POINT, description="Measured requests per run "
+                                     "point (plus warm-up; at most 10,000,000 in all).")
+    duration_s: float | None = Field(None, gt=0, le=MAX_DURATION_S, allow_inf_nan=False, description="Longest time "
+                                     "a run point issues requests, in seconds (finite, at most 7 days).")
+    warmup_requests: int = Field(0, ge=0, le=MAX_REQUESTS_PER_POINT, description="Requests sent first and left out "
+                                 "of every figure.")
+    ramp_up_s: float = Field(0.0, ge=0, le=MAX_DURATION_S, allow_inf_nan=False, description="Closed loop: users "
+                             "start evenly over this time; open loop: the rate rises linearly from 0 over this time.")
+    max_connections: int | None = Field(None, ge=1, le=1_000_000, description="Open loop: most connections in "
+                                        "total (default 65536); requests beyond wait (as many again, at least "
+                                        "65536; arrivals beyond are dropped and counted) and show queueing delay.")
 
     @model_validator(mode="after")
     def _one_load_model(self) -> "LoadSpec":
@@ -127,14 +143,15 @@ class LoadSpec(_Strict):
 
 
 class SearchSpec(_Strict):
-    min_rate: float = Field(1.0, gt=0, description="Lowest rate tried (req/s).")
-    max_rate: float = Field(1000.0, gt=0, description="Highest rate tried (req/s).")
+    min_rate: float = Field(1.0, gt=0, le=MAX_RATE, allow_inf_nan=False, description="Lowest rate tried (req/s).")
+    max_rate: float = Field(1000.0, gt=0, le=MAX_RATE, allow_inf_nan=False, description="Highest rate tried (req/s).")
     steps: int = Field(6, ge=1, le=30, description="Bisection steps after the bracketing runs.")
 
 
 class FleetSpec(_Strict):
-    workers: int = Field(1, ge=1, description="Load-generator Ray actors (each one event loop).")
-    cpus_per_worker: float = Field(0.25, gt=0, description="Ray CPUs reserved by each worker actor.")
+    workers: int = Field(1, ge=1, le=1024, description="Load-generator Ray actors (each one event loop).")
+    cpus_per_worker: float = Field(0.25, gt=0, le=1024, allow_inf_nan=False, description="Ray CPUs reserved by each "
+                                   "worker actor.")
     local: bool = Field(False, description="Run one worker in this process without Ray (quick dry runs).")
     source_addresses: int = Field(1, ge=1, le=250, description="Spread connections over 127.0.0.1..N source "
                                   "addresses (for more than ~28k connections to one local port).")

@@ -22,7 +22,7 @@ class RequestState:
     """One request in flight; its fields become one raw record."""
 
     __slots__ = ("request_id", "intended", "actual", "end", "status", "error", "prompt_tokens", "completion_tokens",
-                 "chunk_times", "warmup", "body", "finished")
+                 "chunk_times", "warmup", "body", "finished", "started")
 
     def __init__(self, request_id: int, intended: float, prompt_tokens: int, warmup: bool) -> None:
         self.request_id = request_id
@@ -37,6 +37,7 @@ class RequestState:
         self.warmup = warmup
         self.body: list[bytes] = []
         self.finished = False
+        self.started = -1.0  # when connecting (or sending on a pooled connection) began: the timeout runs from here
 
 
 class HttpConnection(asyncio.Protocol):

@@ -1,9 +1,13 @@
 """One worker's load loop: a callback-driven scheduler over a pool of :class:`HttpConnection`.
 
 No coroutine or future exists per request: an open-loop dispatcher timer fires every request whose intended send time
-has come, a closed-loop user sends its next request from the completion callback of the previous one, and a sweeper
-times out requests every 50 ms. Finished requests are appended as tuples; :meth:`LoadEngine.drain` turns them into a
-columnar batch (see :mod:`evalray.loadgen.records`).
+has come (reading the arrival times lazily), a starter timer starts closed-loop users as their start times come, a
+closed-loop user sends its next request from the completion callback of the previous one, and a sweeper times out
+requests every 50 ms. The timeout runs from the start of connecting (a connect is also bounded by it).
+
+Memory is bounded by the requests in flight and recorded: at most ``max_connections`` are open and ``max_backlog``
+(default: as many again, at least 65536) wait for a connection; open-loop arrivals beyond that are dropped and counted
+(``dropped``), never queued, and requests still waiting when the duration ends are dropped too.
 """
 
 from __future__ import annotations
@@ -21,9 +25,12 @@ from time import perf_counter
 import numpy as np
 import pyarrow as pa
 
+from evalray.loadgen.arrivals import ArrivalCursor, ArrivalPlan
 from evalray.loadgen.client import HttpConnection, RequestState, answer_text
 from evalray.loadgen.eventloop import new_event_loop, raise_open_files_limit
 from evalray.loadgen.records import rows_to_table
+
+BACKLOG = 65_536  # the least number of requests that may wait for a connection
 
 
 @dataclass
@@ -41,23 +48,26 @@ class WorkerSetup:
     source_addresses: int = 1
     tokenizer: str | None = None
     tls: bool = False
+    max_backlog: int | None = None  # most requests waiting for a connection; default max(max_connections, BACKLOG)
 
 
 @dataclass
 class WorkerSlice:
     """One worker's share of a run: its requests are ``first_id + k * stride`` for ``k < count``, the first
-    ``warmup_count`` of them warm-up; request ``i`` uses prompt ``i % len(prompts)``. ``intended`` holds each request's
-    absolute send time (s from the common start) for open loop and is ``None`` for closed loop, where ``users`` loops
-    each send their next request as soon as the previous one ends (user ``u`` starts at ``user_start[u]``)."""
+    ``warmup_count`` of them warm-up; request ``i`` uses prompt ``i % len(prompts)``. ``intended`` gives each request's
+    absolute send time (s from the common start) for open loop, as an array of this worker's times or as the whole
+    run's lazily drawn :class:`ArrivalPlan` (request id = arrival index), and is ``None`` for closed loop, where
+    ``users`` loops each send their next request as soon as the previous one ends (this worker's user ``k`` starts at
+    ``(first_id + k * stride) * user_spacing``)."""
 
     worker: int
     first_id: int
     stride: int
     count: int
     warmup_count: int = 0
-    intended: np.ndarray | None = None
+    intended: np.ndarray | ArrivalPlan | None = None
     users: int = 0
-    user_start: np.ndarray | None = None
+    user_spacing: float = 0.0
     duration_s: float | None = None
 
 
@@ -79,6 +89,11 @@ class LoadEngine:
         self.connect_attempts = 0
         self.next_index = 0
         self.issued = 0
+        self.dropped = 0
+        self.users_started = 0
+        self.arrivals: ArrivalCursor | None = None
+        default_backlog = max(setup.max_connections, BACKLOG)
+        self.max_backlog = setup.max_backlog if setup.max_backlog is not None else default_backlog
         self.completed = 0
         self.stopping = False
         self.all_done: asyncio.Event | None = None
@@ -140,11 +155,12 @@ class LoadEngine:
         self.sweep_every = min(0.5, max(0.05, self.setup.timeout_s / 100))
         sweeper = loop.call_later(self.sweep_every, self._sweep)
         if self.work.intended is not None:
-            loop.call_at(loop_zero + float(self.work.intended[0]), self._dispatch)
+            self.arrivals = ArrivalCursor(self.work.intended, self.work.first_id, self.work.stride,
+                                          until=self.work.duration_s)
+            first = self.arrivals.peek()
+            loop.call_at(loop_zero + (first if first is not None else 0.0), self._dispatch)
         else:
-            starts = self.work.user_start if self.work.user_start is not None else np.zeros(self.work.users)
-            for offset in starts:
-                loop.call_at(loop_zero + float(offset), self._user_send)
+            loop.call_at(loop_zero + self.work.first_id * self.work.user_spacing, self._start_users)
         if self.work.duration_s is not None:
             loop.call_at(loop_zero + self.work.duration_s, self._stop_issuing)
         await self.all_done.wait()
@@ -157,13 +173,15 @@ class LoadEngine:
 
     def _summary(self) -> dict[str, float]:
         return {"issued": self.issued, "completed": self.completed, "max_open_streams": self.max_open_streams,
-                "connections": self.connect_attempts}
+                "connections": self.connect_attempts, "dropped": self.dropped}
 
     def _now(self) -> float:
         return perf_counter() - self.clock_zero
 
     def _issue_allowed(self) -> bool:
-        return not self.stopping and self.next_index < self.work.count
+        if self.stopping or self.next_index >= self.work.count:
+            return False
+        return self.arrivals is None or self.arrivals.peek() is not None
 
     def _take(self, intended: float) -> RequestState:
         i = self.next_index
@@ -177,16 +195,43 @@ class LoadEngine:
         return state
 
     def _dispatch(self) -> None:
-        intended = self.work.intended
-        assert intended is not None and self.loop is not None
+        arrivals = self.arrivals
+        assert arrivals is not None and self.loop is not None
         now = self._now()
-        while self._issue_allowed() and intended[self.next_index] <= now:
-            self._send(self._take(float(intended[self.next_index])))
+        while self._issue_allowed():
+            intended = arrivals.peek()
+            assert intended is not None
+            if intended > now:
+                break
+            if len(self.waiting) >= self.max_backlog:  # every connection busy and the backlog full: drop, in bulk
+                skipped = min(arrivals.skip_until(now), self.work.count - self.next_index)
+                self.next_index += skipped
+                self.dropped += skipped
+                break
+            arrivals.advance()
+            self._send(self._take(intended))
         if self._issue_allowed():
-            delay = float(intended[self.next_index]) - self._now()
+            delay = (arrivals.peek() or 0.0) - self._now()
             self.loop.call_later(max(delay, 0.0), self._dispatch)
         else:
             self._check_done()
+
+    def _start_users(self) -> None:
+        """Start every closed-loop user whose start time has come (while the backlog has room); then wait for the
+        next one."""
+        assert self.loop is not None
+        work = self.work
+        while self.users_started < work.users and self._issue_allowed():
+            delay = (work.first_id + self.users_started * work.stride) * work.user_spacing - self._now()
+            if delay > 0:
+                self.loop.call_later(delay, self._start_users)
+                return
+            if len(self.waiting) >= self.max_backlog:
+                self.loop.call_later(0.01, self._start_users)
+                return
+            self.users_started += 1
+            self._user_send()
+        self._check_done()
 
     def _user_send(self) -> None:
         if self._issue_allowed():
@@ -217,6 +262,8 @@ class LoadEngine:
             return
         payload = state.body[0]
         state.body = []
+        if state.started < 0:  # on a pooled connection: the timeout starts now
+            state.started = self._now()
         self.in_flight[conn] = state
         if len(self.in_flight) > self.max_open_streams:
             self.max_open_streams = len(self.in_flight)
@@ -229,19 +276,20 @@ class LoadEngine:
         if setup.source_addresses > 1:
             local = (f"127.0.0.{1 + self.connect_attempts % setup.source_addresses}", 0)
         self.connect_attempts += 1
+        state.started = self._now()
         try:
-            _, conn = await loop.create_connection(
+            _, conn = await asyncio.wait_for(loop.create_connection(
                 lambda: HttpConnection(self._on_done, self.clock_zero, setup.stream, setup.chat,
                                        keep_events=self.tokenizer is not None, on_idle_lost=self._on_idle_lost),
-                setup.host, setup.port, local_addr=local, ssl=_client_tls() if setup.tls else None)
-        except OSError as exc:
+                setup.host, setup.port, local_addr=local, ssl=_client_tls() if setup.tls else None),
+                timeout=setup.timeout_s)
+        except (OSError, asyncio.TimeoutError) as exc:  # TimeoutError: the connect took the whole timeout
             self.open_connections -= 1
             state.actual = state.end = self._now()
-            state.error = "connect_error"
+            state.error = "connect_timeout" if isinstance(exc, asyncio.TimeoutError) else "connect_error"
             state.body = []
             self._record(state)
             self._after_request(None, False)
-            del exc
             return
         sock = conn.transport.get_extra_info("socket") if conn.transport else None
         if sock is not None:
@@ -292,7 +340,7 @@ class LoadEngine:
     def _sweep(self) -> None:
         now = self._now()
         limit = self.setup.timeout_s
-        expired = [conn for conn, state in self.in_flight.items() if now - state.actual > limit]
+        expired = [conn for conn, state in self.in_flight.items() if now - state.started > limit]
         for conn in expired:
             conn.abort("timeout")
         assert self.loop is not None
@@ -300,7 +348,11 @@ class LoadEngine:
             self.loop.call_later(self.sweep_every, self._sweep)
 
     def _stop_issuing(self) -> None:
+        """The duration is over: issue nothing more; requests still waiting for a connection were never sent."""
         self.stopping = True
+        self.dropped += len(self.waiting)
+        self.issued -= len(self.waiting)
+        self.waiting.clear()
         self._check_done()
 
     def _stop(self) -> None:

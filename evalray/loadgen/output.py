@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import time
 from pathlib import Path
 from typing import Any
@@ -36,9 +37,23 @@ def perf_document(spec: PerfJobSpec, result: PerfResult, started: float) -> dict
     }
 
 
+def strict_json(value: Any) -> Any:
+    """``value`` with every non-finite float (NaN, +-Infinity) replaced by None, numpy scalars as Python numbers."""
+    if isinstance(value, dict):
+        return {k: strict_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [strict_json(v) for v in value]
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):  # numpy scalar
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
 def write_outputs(spec: PerfJobSpec, result: PerfResult, output: Path, started: float) -> None:
     document = perf_document(spec, result, started)
-    (output / "perf.json").write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    text = json.dumps(strict_json(document), indent=2, allow_nan=False)  # strict JSON: no NaN or Infinity
+    (output / "perf.json").write_text(text + "\n", encoding="utf-8")
     tables = [t for t in result.tables if t.num_rows]
     schema = RECORD_SCHEMA.append(pa.field("run", pa.int32()))
     table = pa.concat_tables(tables) if tables else schema.empty_table()

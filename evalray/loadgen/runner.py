@@ -11,7 +11,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from evalray.job.perf_spec import PerfJobSpec, Slo, parse_slos
+from evalray.job.perf_spec import MAX_REQUESTS_PER_POINT, PerfJobSpec, Slo, parse_slos
 from evalray.loadgen.console import print_table
 from evalray.loadgen.fleet import Fleet, build_setup
 from evalray.loadgen.metrics import compute_metrics, max_in_flight
@@ -24,9 +24,9 @@ DEFAULT_MAX_CONNECTIONS = 65_536
 
 
 def _max_connections(spec: PerfJobSpec, point: RunPoint, workers: int) -> int:
-    """Per worker: its share of the concurrency (closed loop) or of ``load.max_connections``."""
+    """Per worker: its share of the concurrency (closed loop, at most 65536) or of ``load.max_connections``."""
     if point.concurrency is not None:
-        return max(1, math.ceil(point.concurrency / workers))
+        return max(1, min(math.ceil(point.concurrency / workers), DEFAULT_MAX_CONNECTIONS))
     total = spec.load.max_connections or DEFAULT_MAX_CONNECTIONS
     return max(1, math.ceil(total / workers))
 
@@ -43,11 +43,21 @@ def _progress(label: str, expected: int | None, enabled: bool):
     return show
 
 
+def _say_when_capped(point: RunPoint, spec: PerfJobSpec, planned: int) -> None:
+    load = spec.load
+    asked = (load.num_requests or 0) + load.warmup_requests
+    if point.rate is not None and load.duration_s is not None:
+        asked = max(asked, math.ceil(min(point.rate * load.duration_s, 2.0**62)))
+    if planned >= MAX_REQUESTS_PER_POINT and asked > planned:
+        print(f"[{point.label()}] capped at {MAX_REQUESTS_PER_POINT:,} requests per run point", file=sys.stderr)
+
+
 def run_point(spec: PerfJobSpec, fleet: Fleet, point: RunPoint, prompts_count: int, slos: list[Slo],
               setup_for: Any, index: int) -> tuple[dict[str, Any], pa.Table, bool]:
     workers = len(fleet.workers)
     fleet.prepare(setup_for(_max_connections(spec, point, workers)))
     slices = plan_slices(point, spec.load, workers, seed=spec.seed + index)
+    _say_when_capped(point, spec, sum(s.count for s in slices))
     expected = sum(s.count for s in slices) if spec.load.num_requests is not None else None
     result = fleet.run(slices, _progress(point.label(), expected, spec.progress))
     if spec.progress:
@@ -58,6 +68,7 @@ def run_point(spec: PerfJobSpec, fleet: Fleet, point: RunPoint, prompts_count: i
     entry["warmup_requests"] = int(sum(table["warmup"].to_pylist())) if table.num_rows else 0
     entry["max_open_streams"] = max_in_flight(table)  # from the records: requests open at the same moment
     entry["connections_opened"] = int(sum(s.get("connections", 0) for s in result.summaries))
+    entry["dropped_requests"] = int(sum(s.get("dropped", 0) for s in result.summaries))
     entry["worker_nodes"] = result.nodes
     entry["interrupted"] = result.interrupted
     return entry, table.append_column("run", pa.array([index] * table.num_rows, pa.int32())), result.interrupted

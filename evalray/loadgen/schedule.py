@@ -7,6 +7,10 @@ scaled so that ``N`` arrivals span exactly ``(N-1)/rate`` seconds (the process c
 rate of every run equals the target instead of wandering by ``1/sqrt(N)``. A ramp-up of ``R``
 seconds makes the instantaneous rate rise linearly from 0 to ``rate``: unit-rate arrival ``tau`` (in seconds at the
 full rate) maps to ``sqrt(2 tau R)`` while ``tau < R/2`` and to ``tau + R/2`` after.
+
+Nothing here grows with the nominal load: arrival times are drawn lazily, a chunk at a time, by each worker
+(:mod:`evalray.loadgen.arrivals`), closed-loop users are started lazily by the engine, a closed loop never has more
+users than requests, and no run point issues more than :data:`MAX_REQUESTS_PER_POINT` requests.
 """
 
 from __future__ import annotations
@@ -16,10 +20,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from evalray.job.perf_spec import LoadSpec
+from evalray.job.perf_spec import MAX_REQUESTS_PER_POINT, LoadSpec
+from evalray.loadgen.arrivals import ArrivalPlan
 from evalray.loadgen.engine import WorkerSlice
 
-UNBOUNDED = 2**62
 FIRST_SEND_S = 0.0
 
 
@@ -40,22 +44,19 @@ def run_points(load: LoadSpec) -> list[RunPoint]:
     return [RunPoint(concurrency=int(c)) for c in load.concurrency or [1]]
 
 
+def arrival_plan(rate: float, count: int, load: LoadSpec, seed: int) -> ArrivalPlan:
+    """The lazily generated arrival process of an open-loop run point (see :class:`ArrivalPlan`)."""
+    return ArrivalPlan(rate=rate, count=count, arrival=load.arrival, burstiness=load.burstiness,
+                       ramp_up_s=load.ramp_up_s, seed=seed, first_send_s=FIRST_SEND_S)
+
+
 def arrival_offsets(rate: float, count: int, load: LoadSpec, rng: np.random.Generator) -> np.ndarray:
-    """``count`` absolute send times (s) for an open loop at ``rate`` requests per second."""
+    """``count`` absolute send times (s) for an open loop at ``rate`` requests per second, all at once (for small
+    counts and tests; runs read them lazily)."""
     if count <= 0:
         return np.zeros(0)
-    if load.arrival == "constant":
-        gaps = np.full(count, 1.0 / rate)
-    else:
-        shape = 1.0 if load.arrival == "poisson" else load.burstiness
-        gaps = rng.gamma(shape, 1.0 / (rate * shape), size=count)
-        if count > 1:  # condition on the span: N arrivals take exactly (N-1)/rate seconds, as the target says
-            gaps[:-1] *= (count - 1) / rate / gaps[:-1].sum()
-    tau = np.concatenate([[0.0], np.cumsum(gaps[:-1])])
-    ramp = load.ramp_up_s
-    if ramp > 0:
-        tau = np.where(tau < ramp / 2, np.sqrt(2 * tau * ramp), tau + ramp / 2)
-    return tau + FIRST_SEND_S
+    plan = arrival_plan(rate, count, load, int(rng.integers(2**63)))
+    return np.concatenate(list(plan.chunks()))
 
 
 def _share(total: int, parts: int, index: int) -> int:
@@ -66,38 +67,37 @@ def _share(total: int, parts: int, index: int) -> int:
 def _open_loop_count(point: RunPoint, load: LoadSpec) -> int:
     assert point.rate is not None
     if load.num_requests is not None:
-        return load.num_requests + load.warmup_requests
-    assert load.duration_s is not None
-    return int(math.ceil(point.rate * (load.duration_s + load.ramp_up_s / 2))) + load.warmup_requests
+        count = load.num_requests + load.warmup_requests
+    else:
+        assert load.duration_s is not None
+        count = int(min(math.ceil(point.rate * (load.duration_s + load.ramp_up_s / 2)), 2**62)) + load.warmup_requests
+    return min(count, MAX_REQUESTS_PER_POINT)
 
 
 def plan_slices(point: RunPoint, load: LoadSpec, workers: int, seed: int) -> list[WorkerSlice]:
     """Hand request ``i`` to worker ``i % workers``; closed-loop users are spread the same way."""
     if point.rate is not None:
         total = _open_loop_count(point, load)
-        offsets = arrival_offsets(point.rate, total, load, np.random.default_rng(seed))
-        if load.duration_s is not None:
-            offsets = offsets[offsets < load.duration_s]
-            total = offsets.size
+        plan = arrival_plan(point.rate, total, load, seed)
         return [
             WorkerSlice(worker=w, first_id=w, stride=workers, count=_share(total, workers, w),
-                        warmup_count=_share(load.warmup_requests, workers, w), intended=offsets[w::workers].copy(),
+                        warmup_count=_share(load.warmup_requests, workers, w), intended=plan,
                         duration_s=load.duration_s)
             for w in range(workers)
         ]
     assert point.concurrency is not None
-    concurrency = point.concurrency
+    total = (load.num_requests + load.warmup_requests) if load.num_requests is not None else MAX_REQUESTS_PER_POINT
+    total = min(total, MAX_REQUESTS_PER_POINT)
+    concurrency = min(point.concurrency, total)  # a user beyond the number of requests would never send one
     active = min(workers, concurrency)  # workers that get at least one user
-    total = (load.num_requests + load.warmup_requests) if load.num_requests is not None else UNBOUNDED
+    spacing = load.ramp_up_s / point.concurrency
     slices = []
     for w in range(workers):
         if w >= active:
             slices.append(WorkerSlice(worker=w, first_id=w, stride=active, count=0))
             continue
-        user_ids = np.arange(w, concurrency, active)
-        user_start = user_ids * (load.ramp_up_s / concurrency) + FIRST_SEND_S
-        count = _share(total, active, w) if total != UNBOUNDED else UNBOUNDED
-        slices.append(WorkerSlice(worker=w, first_id=w, stride=active, count=count,
-                                  warmup_count=_share(load.warmup_requests, active, w), users=user_ids.size,
-                                  user_start=user_start, duration_s=load.duration_s))
+        slices.append(WorkerSlice(worker=w, first_id=w, stride=active, count=_share(total, active, w),
+                                  warmup_count=_share(load.warmup_requests, active, w),
+                                  users=_share(concurrency, active, w), user_spacing=spacing,
+                                  duration_s=load.duration_s))
     return slices
