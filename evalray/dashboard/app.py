@@ -21,7 +21,7 @@ from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Respon
 from starlette.routing import Route
 
 from evalray.dashboard import runs as run_files
-from evalray.dashboard.samples import PAGE_SIZE, STATUSES, SampleCache, page_of, sample_details
+from evalray.dashboard.samples import PAGE_SIZE, STATUSES, SampleCache, page_of, sample_details, warm_up
 from evalray.dashboard.templates import TEMPLATES
 from evalray.errors import EvalrayError
 from evalray.results.html_templates import page, render
@@ -269,6 +269,30 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return _page("error", _render("message.html", heading=f"Error {code}", message=str(getattr(exc, "detail", exc))), code)
 
 
+def _compile_templates() -> None:
+    """Import Jinja and compile every template now, not during the first request."""
+    from evalray.results.html_templates import TEMPLATES as SHARED, environment
+
+    for name in SHARED:
+        environment().get_template(name)
+    for name in (*SHARED, *(name for name, _ in TEMPLATES)):
+        environment(TEMPLATES).get_template(name)
+
+
+def _warm_charts() -> None:
+    """plotly loads a trace type's validators on first use: draw each kind the pages use once, at start-up."""
+    import plotly.graph_objects as go
+
+    from evalray.results.html_views import figure_div
+
+    figure = go.Figure()
+    figure.add_bar(x=["a"], y=[1.0], error_y={"type": "data", "array": [0.1]}, orientation="v")
+    figure.add_trace(go.Scatter(x=[1], y=[1], mode="lines"))
+    figure.add_trace(go.Scattergl(x=[1], y=[1], mode="markers"))
+    figure.update_layout(title="warm-up", barmode="group", legend={"orientation": "h"})
+    figure_div(figure, "warm-up")
+
+
 def create_app(root: Path) -> Starlette:
     """The dashboard over the runs under ``root``."""
     board = Dashboard(root)
@@ -280,6 +304,9 @@ def create_app(root: Path) -> Starlette:
         Route("/perf/{run:path}", board.perf_page), Route("/arena/{run:path}", board.arena_page),
         Route("/files/{path:path}", board.file), Route(PLOTLY_SRC, board.plotly_js),
     ]
+    _compile_templates()
+    warm_up()
+    _warm_charts()
     app = Starlette(routes=routes, exception_handlers={HTTPException: _http_error})
     app.state.dashboard = board
     return app

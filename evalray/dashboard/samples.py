@@ -2,7 +2,8 @@
 
 A file is read once with pyarrow and kept in a small cache (keyed by path, size and mtime, so a rewritten file is
 read again); the filters (subset, correct / incorrect / error, free text) are Arrow compute kernels and numpy masks.
-"Correct" means full marks on the benchmark's primary metric (its first declared metric).
+"Correct" means full marks on the primary metric (the file's first metric: benchmarks score their declared first
+metric first).
 """
 
 from __future__ import annotations
@@ -31,17 +32,8 @@ KNOWN_COLUMNS = {"id", "uid", "subset", "mode", "prompt", "messages", "continuat
                  "loglikelihoods", "extracted", "target", "scores", "error", "served_by", "node_id"}
 
 
-def primary_metric(benchmark: str, metrics: list[str]) -> str | None:
-    """The benchmark's first declared metric when the samples have it, else their first metric."""
-    try:
-        from evalray.benchmarks import registry
-
-        declared = list(registry.get(benchmark).metrics)
-    except Exception:  # an unknown (e.g. newer) benchmark: fall back on the file
-        declared = []
-    for name in declared:
-        if name in metrics:
-            return name
+def primary_metric(metrics: list[str]) -> str | None:
+    """A file's primary metric: its first (benchmarks score their declared first metric first)."""
     return metrics[0] if metrics else None
 
 
@@ -75,19 +67,57 @@ class SampleFile:
         return ~self.errored & ~(self.score >= 1.0 - 1e-9)
 
 
-def _build(path: Path, benchmark: str) -> SampleFile:
-    table = pq.read_table(path)
-    errors = table["error"].to_pylist() if "error" in table.column_names else [None] * table.num_rows
-    errored = np.array([bool(e) for e in errors], dtype=bool)
-    parsed = [parse_scores(s) for s in table["scores"].to_pylist()] if "scores" in table.column_names \
-        else [{} for _ in range(table.num_rows)]
+def _struct_scores(column: pa.ChunkedArray) -> tuple[list[str], np.ndarray]:
+    """Metric names and the first metric per row, read straight from a ``scores`` struct column (schema 2)."""
+    metrics = [f.name for f in column.type]
+    if not metrics:
+        return [], np.full(len(column), math.nan)
+    values = pc.struct_field(column, [0])
+    if pa.types.is_list(values.type):  # a pooled metric: the mean of the item's observations
+        return metrics, np.array([_scalar(v) for v in values.to_pylist()], dtype=float)
+    return metrics, pc.fill_null(pc.cast(values, pa.float64()), math.nan).to_numpy(zero_copy_only=False)
+
+
+def _json_scores(column: pa.ChunkedArray) -> tuple[list[str], np.ndarray]:
+    """The same from JSON strings (schema 1)."""
+    parsed = [parse_scores(s) for s in column.to_pylist()]
     metrics: list[str] = []
     for values in parsed:
         metrics += [m for m in values if m not in metrics]
-    primary = primary_metric(benchmark, metrics)
-    score = np.array([_scalar(v.get(primary)) if primary else math.nan for v in parsed], dtype=float)
-    subsets = sorted({s for s in table["subset"].to_pylist() if s}) if "subset" in table.column_names else []
-    return SampleFile(table, benchmark, primary, metrics, score, errored, subsets)
+    primary = primary_metric(metrics)
+    return metrics, np.array([_scalar(v.get(primary)) if primary else math.nan for v in parsed], dtype=float)
+
+
+def _build(path: Path, benchmark: str) -> SampleFile:
+    table = pq.read_table(path, use_threads=False)  # one thread: faster than a pool's start-up for these sizes
+    if "error" in table.column_names:
+        error = table["error"]
+        errored = pc.fill_null(pc.and_(pc.is_valid(error), pc.not_equal(error, "")), False).to_numpy(zero_copy_only=False)
+    else:
+        errored = np.zeros(table.num_rows, dtype=bool)
+    if "scores" not in table.column_names:
+        metrics, score = [], np.full(table.num_rows, math.nan)
+    elif pa.types.is_struct(table["scores"].type):
+        metrics, score = _struct_scores(table["scores"])
+    else:
+        metrics, score = _json_scores(table["scores"])
+    subsets = sorted(s for s in pc.unique(table["subset"]).to_pylist() if s) if "subset" in table.column_names else []
+    return SampleFile(table, benchmark, primary_metric(metrics), metrics, np.asarray(score, dtype=float),
+                      np.asarray(errored, dtype=bool), subsets)
+
+
+def warm_up() -> None:
+    """Initialise pyarrow's Parquet reader and the compute kernels the filters use (a few hundred ms of one-time
+    set-up), so that the first page a user opens does not pay for it."""
+    import io
+
+    buffer = io.BytesIO()
+    pq.write_table(pa.table({"id": ["a", "b"], "scores": pa.array([{"m": 1.0}, None])}), buffer)
+    buffer.seek(0)
+    table = pq.read_table(buffer, use_threads=False)
+    pc.match_substring(table["id"], "a", ignore_case=True)
+    pc.fill_null(pc.struct_field(table["scores"], [0]), 0.0)
+    table.take(pa.array([0], type=pa.int64())).to_pylist()
 
 
 class SampleCache:

@@ -38,9 +38,12 @@ def serve(root: Path, host: str, port: int, allow_remote: bool = False) -> None:
     check_host(host, allow_remote)
     if not root.is_dir():
         raise ConfigError(f"--runs {root}: no such directory")
+    import plotly.graph_objects  # noqa: F401  (imported now, not by the first page that draws a chart)
+
     shown = f"[{host}]" if ":" in host else host
     print(f"evalray dashboard: http://{shown}:{port}/ (runs under {root.resolve()}; Ctrl-C stops it)", flush=True)
+    app = create_app(root)
     try:
-        uvicorn.run(create_app(root), host=host, port=port, log_level="warning", access_log=False)
+        uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
     except OSError as exc:
         raise ConfigError(f"dashboard: cannot listen on {host}:{port} ({exc.strerror})") from None
