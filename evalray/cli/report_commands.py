@@ -82,7 +82,7 @@ def report(
     evals = [r for r, p in zip(run_dirs, paths) if (p / RESULT).is_file()]
     if len(paths) > 1 and len(evals) > 1:
         from evalray.dashboard.comparison import build_comparison
-        from evalray.results.html_compare import comparison_html, comparison_markdown
+        from evalray.dashboard.compare_view import comparison_html, comparison_markdown
 
         comparison = build_comparison(_selections(evals, None))
         where = out or Path("comparison")
@@ -139,7 +139,7 @@ def compare(
     comparison = build_comparison(_selections(runs, models), subsets=subsets)
     print_comparison(comparison, subsets, max_ids)
     if output:
-        from evalray.results.html_compare import comparison_html, comparison_markdown
+        from evalray.dashboard.compare_view import comparison_html, comparison_markdown
 
         path = Path(output).expanduser()
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -202,7 +202,7 @@ class Dashboard:
 
     def compare_page(self, request: Request) -> Response:
         from evalray.dashboard.comparison import build_comparison
-        from evalray.results.html_compare import compare_body
+        from evalray.dashboard.compare_view import compare_body
 
         chosen = request.query_params.getlist("s")
         picked = []

@@ -37,7 +37,7 @@ def headline_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
     return [r for r in result.get("scores", []) if r.get("level", "overall") == "overall"]
 
 
-def _error_bars(rows: list[dict[str, Any]]) -> dict[str, Any]:
+def error_bars(rows: list[dict[str, Any]]) -> dict[str, Any]:
     return {"type": "data", "symmetric": False,
             "array": [max(0.0, (r["ci_high"] if r.get("ci_high") is not None else r["value"]) - r["value"]) for r in rows],
             "arrayminus": [max(0.0, r["value"] - (r["ci_low"] if r.get("ci_low") is not None else r["value"])) for r in rows]}
@@ -51,7 +51,7 @@ def scores_figure(result: dict[str, Any]):
     for model in dict.fromkeys(r["model"] for r in rows):
         mine = [r for r in rows if r["model"] == model]
         figure.add_bar(name=model, x=[f"{r['benchmark']} · {r['metric']}" for r in mine], y=[r["value"] for r in mine],
-                       error_y=_error_bars(mine), hovertemplate="%{x}: %{y:.4f}<extra>" + model + "</extra>")
+                       error_y=error_bars(mine), hovertemplate="%{x}: %{y:.4f}<extra>" + model + "</extra>")
     figure.update_layout(title="Scores (error bars: 95% interval)", barmode="group", yaxis={"range": [0, 1.05]},
                          height=420, margin={"t": 50, "b": 120}, legend={"orientation": "h"})
     return figure
@@ -78,7 +78,7 @@ def _breakdown(result: dict[str, Any], benchmark: str, metric: str, index: int) 
         mine = [by_key[(model, lv, s)] for lv, s in keys if (model, lv, s) in by_key
                 and by_key[(model, lv, s)].get("value") is not None]
         figure.add_bar(name=model, orientation="h", y=[f"{r['subset']} ({r['level'][0]})" for r in mine],
-                       x=[r["value"] for r in mine], error_x=_error_bars(mine))
+                       x=[r["value"] for r in mine], error_x=error_bars(mine))
     figure.update_layout(title=f"{benchmark} {metric} by category (c) and subset (s)", barmode="group",
                          height=min(4000, 160 + 18 * len(keys) * max(1, len(models))), xaxis={"range": [0, 1.05]},
                          yaxis={"autorange": "reversed"}, margin={"l": 260, "t": 50}, legend={"orientation": "h"})

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from evalray.results.html_views import _error_bars, figure_div, fmt
+from evalray.results.html_views import error_bars, figure_div, fmt
 
 if TYPE_CHECKING:
     from evalray.dashboard.comparison import Comparison
@@ -47,7 +47,7 @@ def comparison_figure(comparison: "Comparison"):
             if row is not None and row.get("value") is not None:
                 rows.append(row)
         figure.add_bar(name=selection.label, x=[f"{r['benchmark']} · {r['metric']}" for r in rows],
-                       y=[r["value"] for r in rows], error_y=_error_bars(rows))
+                       y=[r["value"] for r in rows], error_y=error_bars(rows))
     figure.update_layout(title="Scores (error bars: 95% interval)", barmode="group", yaxis={"range": [0, 1.05]},
                          height=420, legend={"orientation": "h"})
     return figure
