@@ -76,3 +76,62 @@ def test_prompt_uses_the_official_cot_examples(tmp_path):
     assert one.prompt.count("So the answer is") == 1
     chat = next(bench.requests(spec, chat=True, seed=0))[1]
     assert "So the answer is X." in chat.messages[-1]["content"]
+
+
+# ---- the shipped CoT prompts: hub-loaded BBH is 3-shot CoT too ---------------------------------------------------------
+def _fake_bbh_hub(monkeypatch, rows_for):
+    from evalray.benchmarks import _source
+    from evalray.benchmarks.base import clear_cache
+
+    calls = []
+
+    def hub_rows(path, config, split):
+        calls.append((path, config, split))
+        assert path == "lukaemon/bbh" and split == "test"
+        return rows_for(config)
+
+    monkeypatch.setattr(_source, "hub_rows", hub_rows)
+    clear_cache()
+    return calls
+
+
+def test_hub_bbh_without_data_dir_uses_the_shipped_cot_prompts(monkeypatch):
+    from evalray.benchmarks.bbh import TASKS, shipped_prompts
+
+    assert sorted(p.stem for p in shipped_prompts().glob("*.txt")) == sorted(TASKS)
+    assert (shipped_prompts().parent / "LICENSE").read_text().startswith("MIT License")
+    calls = _fake_bbh_hub(monkeypatch, lambda task: [{"input": f"{task} question", "target": "(A)"}])
+    bench = registry.get("bbh")
+    items = list(bench.requests(BenchmarkSpec(name="bbh"), chat=False, seed=0))
+    assert len(calls) == 27 and [s.id for s, _, _ in items] == [f"{t}/0" for t in TASKS]
+    navigate = next(r for s, r, _ in items if s.subset == "navigate")
+    assert navigate.prompt.startswith("Given a series of navigation instructions")
+    assert navigate.prompt.count("\n\nQ: ") == 4 and navigate.prompt.count("So the answer is") == 3
+    assert navigate.prompt.endswith("Q: navigate question\nA: Let's think step by step.")
+    # only the chosen subsets are fetched from the hub
+    calls.clear()
+    list(bench.requests(BenchmarkSpec(name="bbh", subsets=["snarks"]), chat=False, seed=0))
+    assert calls == [("lukaemon/bbh", "snarks", "test")]
+
+
+def test_hub_bbh_prompts_equal_the_data_dir_prompts(monkeypatch):
+    import json
+    from pathlib import Path
+
+    from evalray.benchmarks.bbh import shipped_prompts
+
+    data = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "bbh"
+    if not data.is_dir():
+        pytest.skip(f"real data {data} absent")
+    for path in sorted((data / "cot-prompts").glob("*.txt")):  # the shipped copies are the official files, unmodified
+        assert (shipped_prompts() / path.name).read_bytes() == path.read_bytes(), path.name
+    raw = {p.stem: json.loads(p.read_text(encoding="utf-8"))["examples"] for p in (data / "bbh").glob("*.json")}
+    _fake_bbh_hub(monkeypatch, lambda task: [dict(e) for e in raw[task]])
+    bench = registry.get("bbh")
+    for chat in (False, True):
+        hub = [(s.id, r.prompt, r.messages) for s, r, _ in bench.requests(BenchmarkSpec(name="bbh"), chat=chat, seed=0)]
+        local = [(s.id, r.prompt, r.messages)
+                 for s, r, _ in bench.requests(BenchmarkSpec(name="bbh", data_dir=str(data)), chat=chat, seed=0)]
+        assert len(hub) == 6511 and hub == local
+        texts = [prompt or messages[-1]["content"] for _, prompt, messages in hub]
+        assert all(text.count("So the answer is") >= 3 for text in texts)

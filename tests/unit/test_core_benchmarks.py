@@ -96,3 +96,26 @@ def test_shipped_quickstart_samples_parse_completely():
     mmlu = registry.get("mmlu").load(BenchmarkSpec(name="mmlu", data_dir="builtin:quickstart/mmlu"))
     assert len(mmlu) == 40 and all(len(s.choices) == 4 for s in mmlu)
     assert len(registry.get("gsm8k").load(BenchmarkSpec(name="gsm8k", data_dir="builtin:quickstart/gsm8k"))) == 50
+
+
+def test_samples_and_shots_are_built_once_per_spec(monkeypatch):
+    """A second model (chat or not, generate-only or not) reuses the first one's samples: no file is read again."""
+    from evalray.benchmarks.mmlu import MMLU
+
+    clear_cache()
+    reads = []
+    original = MMLU.read_file
+    monkeypatch.setattr(MMLU, "read_file", lambda self, path: reads.append(path.name) or original(self, path))
+    spec = BenchmarkSpec(name="mmlu", data_dir="builtin:quickstart/mmlu")
+    base = list(registry.get("mmlu").requests(spec, chat=False, seed=0))
+    assert len(reads) == 4 and len(base) == 40
+    chat = list(registry.get("mmlu").requests(spec, chat=True, seed=0))
+    replay = list(registry.get("mmlu").requests(spec, chat=False, seed=0, force_generate=True))
+    assert len(reads) == 4  # nothing re-read
+    assert [s for s, _, _ in base] == [s for s, _, _ in chat] == [s for s, _, _ in replay]
+    assert all(a is b for (a, _, _), (b, _, _) in zip(base, chat))  # the very same samples
+    assert {m for _, _, m in base} == {"loglikelihood"} and {m for _, _, m in chat} == {"generate"}
+    assert all(r.uid == s.uid for s, r, _ in base)
+    registry.get("mmlu").load(spec.model_copy(update={"limit": 2}))  # another spec is another load
+    assert len(reads) == 8
+    clear_cache()
