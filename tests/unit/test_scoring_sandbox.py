@@ -311,7 +311,7 @@ def test_root_home_and_project_are_hidden_but_python_works(who, place):
     assert not result.missing or name == "user" and result.missing == ("tree_memory_limit",), result.missing
 
 
-def test_strict_refuses_once_with_one_line_or_runs_with_every_level(who):
+def test_strict_refuses_in_one_line_or_runs_with_every_level(who):
     name, run, marker = who
     try:
         result = run(["print('ran')"], Limits(timeout_s=10, require="strict"))[0]
