@@ -143,18 +143,23 @@ def _ray_temp_dir() -> str | None:
         return None
 
 
-def _masks() -> list[str]:
+def _masks(python: str) -> list[str]:
     """Paths the program must not read: credentials, home directories, the project, Ray's sockets and logs."""
     homes = {"/root", "/home", os.path.expanduser("~")}
     try:
         homes.add(pwd.getpwuid(os.getuid()).pw_dir)
     except KeyError:
         pass
-    project = {os.getcwd(), str(Path(__file__).resolve().parents[2])}
+    project = {os.getcwd()}
+    checkout = Path(__file__).resolve().parents[2]  # evalray's source tree (not a site-packages it is installed in)
+    if (checkout / "pyproject.toml").exists() or (checkout / ".git").exists():
+        project.add(str(checkout))
     ray_dirs = {d for d in (os.environ.get("RAY_TMPDIR"), _ray_temp_dir()) if d}
     files = ["/etc/shadow", "/etc/gshadow", "/etc/shadow-", "/etc/gshadow-", "/etc/ssh", "/etc/ssl/private"]
     dirs = {os.path.realpath(p) for p in homes | project | ray_dirs | {"/run", "/var/run", "/var/tmp"}}
-    return files + sorted(d for d in dirs if d not in SYSTEM_DIRS and not d.startswith("/tmp/") and "," not in d)
+    keep = _keep(python)
+    return files + sorted(d for d in dirs if d not in SYSTEM_DIRS and not d.startswith("/tmp/") and "," not in d
+                          and not any(d == k or d.startswith(k + "/") for k in keep))  # never hide the interpreter
 
 
 def _keep(python: str) -> list[str]:
@@ -189,7 +194,7 @@ def _child_args(limits: Limits, outer: str, dirs: list[str], python: str, mode: 
         f"report={os.path.join(outer, 'report')}",
         f"cgroups={','.join(dirs)}",
         f"uid={2**20 + secrets.randbelow(2**19)}",  # root's sandbox runs as a uid of its own
-        f"mask={','.join(_masks())}",
+        f"mask={','.join(_masks(python))}",
         f"keep={','.join(_keep(python))}",
         f"need={','.join(k for k in LEVELS if k != 'tree_memory_limit')}",
         f"require={mode}",
@@ -255,7 +260,8 @@ def _result(returncode: int, ending: str, limits: Limits, outer: str, duration: 
         missing += ("tree_memory_limit",)
     if mode == "strict" and missing and returncode == STRICT_EXIT:
         raise _unavailable(missing)
-    _warn_once(missing)
+    if mode == "best_effort":
+        _warn_once(missing)
     stdout = _read(os.path.join(outer, "stdout"), limits.output_chars)
     stderr = _read(os.path.join(outer, "stderr"), limits.output_chars)
     if ending == "memory":

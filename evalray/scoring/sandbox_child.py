@@ -74,8 +74,9 @@ def enter_namespaces(root):
     """New user (non-root), mount, PID, network, IPC and UTS namespaces; the widest set the OS allows."""
     uid, gid = os.getuid(), os.getgid()
     base = NEWNS | NEWNET | NEWPID | NEWIPC | NEWUTS
-    for flags in (base, NEWNS | NEWNET | NEWPID, NEWNET):
-        flags |= 0 if root else NEWUSER
+    # root without CAP_SYS_ADMIN (a container) may still get a user namespace, like an ordinary user
+    candidates = (base, base | NEWUSER, NEWNET) if root else (base | NEWUSER, NEWNS | NEWNET | NEWPID | NEWUSER)
+    for flags in candidates:
         if libc.unshare(flags) == 0:
             break
     else:
@@ -254,20 +255,22 @@ def count_processes(uid):
     return n
 
 
-def python_guards(netns):
-    """In-interpreter guards, a second line behind the mounts: no writes outside the work dir, no sockets."""
+def python_guards(netns, private):
+    """In-interpreter guards, a second line behind the mounts: no writes outside the work dir (and the private /tmp
+    and /dev/shm), no sockets without a network namespace."""
     import builtins
     import io
     import socket
 
     work = os.path.realpath(os.getcwd())
+    allowed = [work, *private]
 
     def inside(path):
         try:
             real = os.path.realpath(os.path.join(work, os.fsdecode(path)))
         except (TypeError, ValueError):
             return True
-        return real == work or real.startswith(work + os.sep) or real == "/dev/null"
+        return real == "/dev/null" or any(real == top or real.startswith(top + os.sep) for top in allowed)
 
     def guard_open(original):
         def opener(file, mode="r", *args, **kwargs):
@@ -314,7 +317,8 @@ def setup():
         libc.prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER: orphans stay in our tree (for the memory watchdog)
     if flags & NEWNS:
         build_mounts(os.getcwd())
-    report["privilege_drop"] = drop_privileges(root)
+    # root in a user namespace of its own stays uid 0 on the host: its capabilities go, but not its uid
+    report["privilege_drop"] = drop_privileges(root and not flags & NEWUSER) and not (root and flags & NEWUSER)
     netns = bool(flags & NEWNET)
     report["isolation"] = "netns" if netns else "socket-guard"
     # RLIMIT_NPROC counts a user's processes: ours alone in a user namespace or under our own uid, else all of them
@@ -327,7 +331,8 @@ def setup():
     os.close(REPORT_FD)
     if missing and cfg.get("require") == "strict":
         os._exit(97)
-    return python_guards(netns)
+    private = [d for d, key in (("/tmp", "private_tmp"), ("/dev/shm", "private_dev_shm")) if report.get(key)]
+    return python_guards(netns, private)
 
 
 builtins = setup()

@@ -298,8 +298,10 @@ def test_secrets_are_unreadable(who, place):
 
 def test_root_home_and_project_are_hidden_but_python_works(who, place):
     name, run, marker = who
-    program = ("import os, json, hashlib, sqlite3\nprint(sorted(os.listdir('.')))\nprint(os.listdir(os.path.dirname("
-               f"os.getcwd())))\nprint(os.listdir({str(place / 'project')!r}))")
+    program = ("import os, json, hashlib, sqlite3, tempfile\nprint(sorted(os.listdir('.')))\nprint(os.listdir(os.path.dirname("
+               f"os.getcwd())))\nprint(os.listdir({str(place / 'project')!r}))\n"
+               "for d in ('/tmp', '/dev/shm'):\n    open(d + '/f', 'w').write('x')\n    assert open(d + '/f').read() == 'x'\n"
+               "with tempfile.NamedTemporaryFile() as f:\n    f.write(b'x')")
     (place / "project" / "visible.txt").write_text("x")
     try:
         result = run([program], ESCAPE_LIMITS)[0]
