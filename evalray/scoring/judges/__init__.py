@@ -1,0 +1,1 @@
+"""The judge contract: prompt templates (:mod:`.templates`) and verdict parsing (:mod:`.verdicts`)."""
