@@ -1,6 +1,10 @@
 """Load a job file: YAML -> ``-S`` overrides -> ``${VAR}`` interpolation -> pydantic validation.
 
 Every problem becomes a :class:`ConfigError` whose message is one line naming the file, the key path and the problem.
+A job file is bounded before anything is built from it: at most :data:`MAX_JOB_BYTES`, UTF-8, at most
+:data:`MAX_ALIASES` YAML aliases and :data:`MAX_DEPTH` levels of nesting (checked on the parser's event stream, which
+never recurses or expands anything), and at most :data:`MAX_NODES` values once aliases are counted as copies (what
+``${...}`` interpolation would walk), so an alias bomb is refused in milliseconds.
 """
 
 from __future__ import annotations
@@ -17,22 +21,85 @@ from evalray.errors import ConfigError, did_you_mean
 from evalray.job.spec import MODEL_SPECS, JobSpec, unknown_backend_message
 
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+MAX_JOB_BYTES = 1024 * 1024
+MAX_ALIASES = 100
+MAX_DEPTH = 32
+MAX_NODES = 100_000
+_SHOWN = 80  # characters of a bad value quoted in an error
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when PyYAML has it: fast, same safe schema
 
 
 def read_yaml(path: str | Path) -> dict[str, Any]:
     path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"{path}: no such job file")
+    text = _read_text(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        _check_structure(text, path)
+        data = yaml.load(text, Loader=_LOADER)  # noqa: S506 - a safe loader
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ConfigError(f"{path}: YAML syntax error{where}: {problem}") from None
+        raise ConfigError(f"{path}: YAML syntax error{where}: {_short(problem)}") from None
+    except (RecursionError, ValueError, OverflowError) as exc:  # e.g. an out-of-range timestamp
+        raise ConfigError(f"{path}: YAML error: {_short(str(exc) or type(exc).__name__)}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: a job file must be a mapping of keys to values")
+    _check_size(data, path)
     return data
+
+
+def _read_text(path: Path) -> str:
+    if not path.is_file():
+        raise ConfigError(f"{path}: no such job file")
+    try:
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_JOB_BYTES + 1)
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the job file ({exc.strerror or exc})") from None
+    if len(raw) > MAX_JOB_BYTES:
+        raise ConfigError(f"{path}: job file larger than {MAX_JOB_BYTES // 1024} KiB")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+    if "\x00" in text:
+        raise ConfigError(f"{path}: the job file contains a NUL character")
+    return text
+
+
+def _check_structure(text: str, path: Path) -> None:
+    """Bound aliases and nesting on the parser's events, before anything is composed or constructed."""
+    aliases = depth = 0
+    for event in yaml.parse(text, Loader=_LOADER):
+        if isinstance(event, yaml.AliasEvent):
+            aliases += 1
+            if aliases > MAX_ALIASES:
+                raise ConfigError(f"{path}: more than {MAX_ALIASES} YAML aliases")
+        elif isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise ConfigError(f"{path}: nested deeper than {MAX_DEPTH} levels")
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+
+
+def _check_size(data: Any, path: Path) -> None:
+    """Count the values as interpolation would visit them (an alias is a copy), stopping at :data:`MAX_NODES`."""
+    stack, seen = [data], 0
+    while stack:
+        node = stack.pop()
+        seen += 1
+        if seen > MAX_NODES:
+            raise ConfigError(f"{path}: more than {MAX_NODES:,} values (YAML aliases count once per use)")
+        if isinstance(node, dict):
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+
+
+def _short(text: str) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= 200 else text[:200] + "..."
 
 
 def apply_override(data: dict[str, Any], assignment: str, source: str = "-S") -> None:
@@ -93,7 +160,7 @@ def format_validation_error(exc: ValidationError, model: type[BaseModel]) -> str
     """The first pydantic error as 'key.path: problem', with did-you-mean for unknown keys."""
     err = exc.errors()[0]
     raw_loc, backend = _strip_backend_tags(tuple(err["loc"]))
-    loc = [str(p) for p in raw_loc]
+    loc = [_short(str(p))[:_SHOWN] for p in raw_loc]
     where = ".".join(loc) or "(top level)"
     kind = err["type"]
     if kind == "unknown_backend":
@@ -111,10 +178,11 @@ def format_validation_error(exc: ValidationError, model: type[BaseModel]) -> str
         return f"{where}: unknown key '{loc[-1]}'{hint}"
     if kind == "missing":
         return f"{where}: required key is missing"
-    msg = err["msg"].removeprefix("Value error, ")
+    msg = _short(err["msg"].removeprefix("Value error, "))
     if kind not in ("value_error", "assertion_error") and "input" in err and not isinstance(err["input"], (dict, list)):
-        msg += f" (got {err['input']!r})"
-    return f"{where}: {msg}"
+        shown = repr(err["input"])
+        msg += f" (got {shown if len(shown) <= _SHOWN else shown[:_SHOWN] + '...'})"
+    return f"{_short(where)}: {msg}"
 
 
 def _strip_backend_tags(loc: tuple[Any, ...]) -> tuple[tuple[Any, ...], str | None]:
@@ -171,6 +239,8 @@ def build_job(data: dict[str, Any], origin: str = "job") -> JobSpec:
 
 
 def _spec_class(kind: Any, origin: str) -> type[BaseModel]:
+    if not isinstance(kind, str):
+        raise ConfigError(f"{origin}: kind: expected a job kind such as eval or perf (got {_short(repr(kind))[:_SHOWN]})")
     kinds: dict[str, type[BaseModel]] = {"eval": JobSpec}
     try:
         from evalray.job.perf_spec import PerfJobSpec  # optional: the perf job kind
@@ -179,7 +249,8 @@ def _spec_class(kind: Any, origin: str) -> type[BaseModel]:
     except ImportError:
         pass
     if kind not in kinds:
-        raise ConfigError(f"{origin}: kind: unknown job kind '{kind}'{did_you_mean(str(kind), list(kinds))}")
+        raise ConfigError(f"{origin}: kind: unknown job kind '{_short(kind)[:_SHOWN]}'"
+                          f"{did_you_mean(kind[:_SHOWN], list(kinds))}")
     return kinds[kind]
 
 

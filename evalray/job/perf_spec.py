@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from evalray.errors import ConfigError
-from evalray.job.base import JobBase
+from evalray.job.base import JobBase, SafeName
 
 STAT_KEYS = ("mean", "std", "min", "p50", "p90", "p95", "p99", "p99.9", "max")
 SLO_METRICS = ("ttft", "tpot", "itl", "e2e", "queue")
@@ -60,7 +60,7 @@ def parse_slos(text: str | dict[str, str] | None) -> list[Slo]:
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class TargetSpec(_Strict):
@@ -94,7 +94,7 @@ class PromptSpec(_Strict):
     dataset: str | None = Field(None, description="'random' (default), an evalray benchmark name (gsm8k, mmlu, ...), "
                                 "a ShareGPT-format .json file or a text file with one prompt per line.")
     data_dir: str | None = Field(None, description="Local data of the benchmark (e.g. ../shared/data/gsm8k).")
-    limit: int | None = Field(None, ge=1, description="Use only the first N prompts of the dataset.")
+    limit: int | None = Field(None, ge=1, le=100_000_000, description="Use only the first N prompts of the dataset.")
     tokenizer: str | None = Field(None, description="Tokenizer for random prompts and token counts when the "
                                   "server sends no usage: 'whitespace' (default), builtin:tiny-llama or a local "
                                   "Hugging Face tokenizer.")
@@ -162,9 +162,9 @@ class PerfJobSpec(JobBase):
     :class:`~evalray.job.base.JobBase`'s."""
 
     kind: Literal["perf"] = Field("perf", description="Job kind: perf (load test an OpenAI-compatible endpoint).")
-    name: str = Field("perf", min_length=1, description="Name of the run (used in the default output directory).")
+    name: SafeName = Field("perf", description="Name of the run (used in the default output directory).")
     output: str = Field("runs/${name}", description="Directory for perf.json, records.parquet and report.html.")
-    seed: int = Field(0, description="Seed of random prompts, lengths and arrival times.")
+    seed: int = Field(0, ge=0, le=2**63 - 1, description="Seed of random prompts, lengths and arrival times.")
     target: TargetSpec = Field(..., description="The endpoint under test.")
     prompts: PromptSpec = Field(default_factory=PromptSpec, description="Where prompts come from.")
     load: LoadSpec = Field(default_factory=LoadSpec, description="Load model, bounds and sweep.")

@@ -16,33 +16,42 @@ from pydantic import (
 )
 
 from evalray.errors import did_you_mean
-from evalray.job.base import JobBase, RaySpec, StrictModel  # noqa: F401  (RaySpec re-exported)
+from evalray.job.base import MAX_COUNT, JobBase, RaySpec, SafeName, StrictModel  # noqa: F401  (RaySpec re-exported)
+
+MAX_TOKENS = 10_000_000
+MAX_TIMEOUT_S = 86_400.0
 
 BACKENDS = ("hf", "openai", "replay", "vllm", "serve", "simulated")
 
 
 class Resources(StrictModel):
-    num_cpus: float = Field(1.0, ge=0, description="CPUs reserved by each model actor (fractions allowed).")
-    num_gpus: float = Field(0.0, ge=0, description="GPUs reserved by each model actor (fractions allowed).")
-    memory_gb: float | None = Field(None, ge=0, description="Memory reserved by each model actor, in GiB.")
+    num_cpus: float = Field(1.0, ge=0, le=MAX_COUNT, description="CPUs reserved by each model actor (fractions "
+                            "allowed).")
+    num_gpus: float = Field(0.0, ge=0, le=MAX_COUNT, description="GPUs reserved by each model actor (fractions "
+                            "allowed).")
+    memory_gb: float | None = Field(None, ge=0, le=MAX_COUNT, description="Memory reserved by each model actor, in "
+                                    "GiB (at most 1 TiB).")
     accelerator_type: str | None = Field(
         None, description="Ray accelerator type the actors must run on, e.g. 'A100' or 'L4' (GPU clusters)."
     )
 
 
 class GenerationSpec(StrictModel):
-    max_tokens: int = Field(256, ge=1, description="Most new tokens per generated answer (a benchmark may ask fewer).")
-    temperature: float = Field(0.0, ge=0, description="Sampling temperature; 0 means greedy decoding.")
+    max_tokens: int = Field(256, ge=1, le=MAX_TOKENS, description="Most new tokens per generated answer (a benchmark "
+                            "may ask fewer).")
+    temperature: float = Field(0.0, ge=0, le=100, description="Sampling temperature; 0 means greedy decoding.")
     top_p: float = Field(1.0, gt=0, le=1, description="Nucleus sampling probability mass.")
-    seed: int | None = Field(0, description="Sampling seed, for reproducible sampled generations.")
-    stop: list[str] = Field(default_factory=list, description="Extra stop strings added to each benchmark's own.")
+    seed: int | None = Field(0, ge=0, le=2**63 - 1, description="Sampling seed, for reproducible sampled "
+                             "generations.")
+    stop: list[str] = Field(default_factory=list, max_length=64, description="Extra stop strings added to each "
+                            "benchmark's own.")
 
 
 class AutoscalingSpec(StrictModel):
-    min_replicas: int = Field(1, ge=0, description="serve: fewest replicas the autoscaler keeps.")
-    max_replicas: int = Field(1, ge=1, description="serve: most replicas the autoscaler starts.")
+    min_replicas: int = Field(1, ge=0, le=MAX_COUNT, description="serve: fewest replicas the autoscaler keeps.")
+    max_replicas: int = Field(1, ge=1, le=MAX_COUNT, description="serve: most replicas the autoscaler starts.")
     target_ongoing_requests: float = Field(
-        2.0, gt=0, description="serve: requests in flight per replica the autoscaler aims for."
+        2.0, gt=0, le=1_000_000, description="serve: requests in flight per replica the autoscaler aims for."
     )
 
 
@@ -59,9 +68,10 @@ class ServingSpec(StrictModel):
     autoscaling: AutoscalingSpec | None = Field(
         None, description="serve: autoscale between min and max replicas instead of a fixed `replicas`."
     )
-    max_ongoing_requests: int = Field(32, ge=1, description="serve: requests a replica accepts at once.")
+    max_ongoing_requests: int = Field(32, ge=1, le=1_000_000, description="serve: requests a replica accepts at "
+                                      "once.")
     startup_timeout_s: float = Field(
-        900.0, gt=0, description="serve: how long to wait for the deployment to become healthy."
+        900.0, gt=0, le=MAX_TIMEOUT_S, description="serve: how long to wait for the deployment to become healthy."
     )
 
 
@@ -71,7 +81,8 @@ DTYPES = ("auto", "float32", "bfloat16", "float16")
 class ModelSpecBase(StrictModel):
     """What every model of a job has, whatever runs it. Each backend's spec adds its own options."""
 
-    name: str = Field(..., min_length=1, description="Name of the model in results and reports.")
+    name: SafeName = Field(..., description="Name of the model in results and reports (letters, digits and "
+                           ". _ - + = @ :; used in paths).")
     backend: str = Field("hf", description="How the model is run: " + " | ".join(BACKENDS) + ".")
     source: str = Field(
         ...,
@@ -80,18 +91,19 @@ class ModelSpecBase(StrictModel):
         '{"id": ..., "output": ...} lines; serve: a model source to deploy, or serve://APP_NAME / an http URL to attach; '
         "simulated: any label.",
     )
-    replicas: int = Field(1, ge=1, description="Number of model actors (engine replicas) in the generate stage.")
+    replicas: int = Field(1, ge=1, le=MAX_COUNT, description="Number of model actors (engine replicas) in the "
+                          "generate stage.")
     resources: Resources = Field(default_factory=Resources, description="Ray resources of each model actor.")
     chat: bool = Field(False, description="Chat model: prompts go through the chat template / chat API.")
     generation: GenerationSpec = Field(default_factory=GenerationSpec, description="Decoding settings.")
-    batch_size: int = Field(16, ge=1, description="Requests handed to a model actor at once.")
+    batch_size: int = Field(16, ge=1, le=65_536, description="Requests handed to a model actor at once.")
 
 
 class LocalWeightsOptions(StrictModel):
     """Options of a backend that loads a checkpoint itself (hf, vllm, and serve when it deploys)."""
 
     max_length: int | None = Field(
-        None, ge=8, description="Context length in tokens; default: the model's own maximum."
+        None, ge=8, le=MAX_TOKENS, description="Context length in tokens; default: the model's own maximum."
     )
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = Field(
         "auto", description="Weights dtype: auto (the checkpoint's), float32, bfloat16 or float16.")
@@ -113,9 +125,9 @@ class ClientOptions(StrictModel):
     api_key_env: str | None = Field(
         None, description="Name of the environment variable holding the API key (never written anywhere)."
     )
-    concurrency: int = Field(32, ge=1, description="Requests in flight per model actor.")
-    timeout_s: float = Field(120.0, gt=0, description="Timeout of one request, in seconds.")
-    max_retries: int = Field(3, ge=0, description="Retries (with backoff) on 429, 5xx and timeouts.")
+    concurrency: int = Field(32, ge=1, le=65_536, description="Requests in flight per model actor.")
+    timeout_s: float = Field(120.0, gt=0, le=MAX_TIMEOUT_S, description="Timeout of one request, in seconds.")
+    max_retries: int = Field(3, ge=0, le=100, description="Retries (with backoff) on 429, 5xx and timeouts.")
 
 
 ENGINE_DESCRIPTION = ("Engine settings passed to vLLM (tensor_parallel_size, max_model_len, gpu_memory_utilization, "
@@ -160,7 +172,8 @@ class SimulatedModelSpec(ModelSpecBase):
     """``backend: simulated``: a stand-in engine with a fixed service time per batch, for scaling measurements."""
 
     backend: Literal["simulated"] = Field(..., description="simulated: fixed-time stand-in engine.")
-    service_time_s: float = Field(0.25, ge=0, description="Wall time of one batch, whatever it holds (sleeps).")
+    service_time_s: float = Field(0.25, ge=0, le=3600, description="Wall time of one batch, whatever it holds "
+                                  "(sleeps).")
     answer: str = Field("simulated", description="The text every generation returns.")
 
 
@@ -173,7 +186,7 @@ ModelSpec = ModelSpecBase  # the type every model spec is (annotations); parse o
 
 def _backend_tag(value: Any) -> str | None:
     backend = value.get("backend", "hf") if isinstance(value, dict) else getattr(value, "backend", None)
-    return backend if backend in MODEL_SPECS else None
+    return backend if isinstance(backend, str) and backend in MODEL_SPECS else None
 
 
 AnyModelSpec = Annotated[
@@ -204,9 +217,10 @@ def unknown_backend_message(value: Any) -> str:
 class BenchmarkSpec(StrictModel):
     name: str = Field(..., description="Benchmark name (see `evalray benchmarks`).")
     limit: int | None = Field(
-        None, ge=1, description="Evaluate only the first N samples of each subset, in file order."
+        None, ge=1, le=100_000_000, description="Evaluate only the first N samples of each subset, in file order."
     )
-    few_shot: int | None = Field(None, ge=0, description="Number of few-shot examples; default: the benchmark's own.")
+    few_shot: int | None = Field(None, ge=0, le=1000, description="Number of few-shot examples; default: the "
+                                 "benchmark's own.")
     data_dir: str | None = Field(
         None, description="Local copy of the data (e.g. ../shared/data/gsm8k); default: the benchmark's hub dataset."
     )
@@ -216,8 +230,8 @@ class BenchmarkSpec(StrictModel):
         "(default for chat models; replay models always generate).",
     )
     subsets: list[str] | None = Field(None, description="Only these subsets (e.g. MMLU subjects); default: all.")
-    repeats: int = Field(1, ge=1, description="Generations per sample (pass@k needs k or more).")
-    max_tokens: int | None = Field(None, ge=1, description="Override the benchmark's answer length.")
+    repeats: int = Field(1, ge=1, le=1000, description="Generations per sample (pass@k needs k or more).")
+    max_tokens: int | None = Field(None, ge=1, le=MAX_TOKENS, description="Override the benchmark's answer length.")
 
     @field_validator("name")
     @classmethod
@@ -243,16 +257,19 @@ def known_benchmarks() -> tuple[str, ...]:
 
 class ScoringSpec(StrictModel):
     num_cpus: float = Field(
-        1.0, gt=0, description="CPUs reserved by each scoring task (scoring is CPU-bound Python; fractions allowed).")
-    batch_size: int = Field(64, ge=1, description="Samples scored per task.")
+        1.0, gt=0, le=MAX_COUNT,
+        description="CPUs reserved by each scoring task (scoring is CPU-bound Python; fractions allowed).")
+    batch_size: int = Field(64, ge=1, le=1_000_000, description="Samples scored per task.")
 
 
 class JobSpec(JobBase):
     """``kind: eval``: benchmarks over models."""
 
     kind: Literal["eval"] = Field("eval", description="Job kind: eval (benchmarks over models).")
-    models: list[AnyModelSpec] = Field(..., min_length=1, description="Models to evaluate; each gets its own actor pool.")
-    benchmarks: list[BenchmarkSpec] = Field(..., min_length=1, description="Benchmarks to run on every model.")
+    models: list[AnyModelSpec] = Field(..., min_length=1, max_length=256,
+                                       description="Models to evaluate; each gets its own actor pool.")
+    benchmarks: list[BenchmarkSpec] = Field(..., min_length=1, max_length=1024,
+                                            description="Benchmarks to run on every model.")
     scoring: ScoringSpec = Field(default_factory=ScoringSpec, description="The scoring stage's Ray tasks.")
 
     @model_validator(mode="after")
