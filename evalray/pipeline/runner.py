@@ -161,7 +161,7 @@ def _one_line(exc: BaseException) -> str:
     while current is not None and current not in chain:
         chain.append(current)
         current = getattr(current, "cause", None) or current.__cause__ or current.__context__
-    ours = re.compile(r"(?:^|\s)(?:evalray\.[\w.]+\.)?(?:EvalrayError|BackendError|ConfigError|RowSchemaError): (.+)")
+    ours = re.compile(r"(?:^|\s)(?:evalray\.[\w.]+\.)?(?:EvalrayError|BackendError|ConfigError|RowSchemaError|SandboxUnavailable): (.+)")
     for candidate in reversed(chain):
         for line in str(candidate).splitlines():
             match = ours.search(line)
