@@ -16,8 +16,8 @@ import fcntl
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 BUILTIN_PREFIX = "builtin:"
 TINY_NAME = "tiny-llama"

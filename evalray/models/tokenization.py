@@ -17,7 +17,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 
 def prefix_token_id(tokenizer: Any) -> int:

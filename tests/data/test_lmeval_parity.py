@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
@@ -97,7 +98,9 @@ def hellaswag_hub_rows() -> list[dict]:
 def _truthfulqa() -> list[dict]:
     with open(SHARED_DATA / "truthfulqa" / "TruthfulQA" / "data" / "mc_task.json", encoding="utf-8-sig") as f:
         data = json.load(f)[:LIMIT]
-    hub = lambda targets: {"choices": list(targets), "labels": list(targets.values())}  # noqa: E731
+    def hub(targets: dict[str, int]) -> dict[str, list]:  # {answer: label} -> {"choices": [...], "labels": [...]}
+        return {"choices": list(targets), "labels": list(targets.values())}
+
     return [{"question": r["question"], "mc1_targets": hub(r["mc1_targets"]), "mc2_targets": hub(r["mc2_targets"])}
             for r in data]
 
