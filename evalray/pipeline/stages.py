@@ -52,6 +52,8 @@ def score_batch(table):
             try:
                 score = benchmark.score(rows.decode_sample(row), generation, row["mode"])
             except Exception as exc:  # a scorer bug on one sample is recorded, not fatal
+                if getattr(exc, "fatal", False):  # e.g. the sandbox cannot give the isolation required: stop the run
+                    raise
                 error = f"scoring failed: {type(exc).__name__}: {exc}"[:500]
         scored.append({**rows.encode_score(score, generation.text), "error": error})
     return rows.append_scores(table, scored)

@@ -69,7 +69,10 @@ _WARNED: set[tuple[str, ...]] = set()
 
 
 class SandboxUnavailable(EvalrayError):
-    """The OS cannot give an isolation level that ``require: strict`` asks for."""
+    """The OS cannot give an isolation level that ``require: strict`` asks for (fatal: it stops the run, it is not
+    recorded as one sample's scoring error)."""
+
+    fatal = True
 
 
 @dataclass
