@@ -38,7 +38,7 @@ PEERS = Path(os.environ.get("EVALRAY_PEERS_VENV", "/work/venv-peers"))
 PYTHON = sys.executable
 NGINX_PORT = 18080
 OUTPUT_TOKENS, INPUT_TOKENS = 16, 32
-TOKENIZER = Path(os.environ.get("EVALRAY_CACHE", Path.home() / ".cache" / "evalray")) / "tiny-llama-v2"  # evalray.models.tiny TINY_VERSION
+TOKENIZER = Path(os.environ.get("EVALRAY_CACHE", Path.home() / ".cache" / "evalray")) / "tiny-llama-v2"
 RUN_TIMEOUT_S = 420
 
 
