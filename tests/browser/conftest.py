@@ -1,5 +1,5 @@
 """Browser end-to-end fixtures: a directory with a real quickstart run, a replay run of two models on the same
-benchmark and a perf run against ``evalray mock-server`` (built once per session, the three at the same time), an
+benchmark and a perf run against ``evalray mock-server`` (built once per session), an
 ``evalray dashboard`` process over it, and headless Debian Chromium driven by Playwright.
 
 Skips with a reason when Playwright or Chromium is absent (``.ci/run`` installs both)."""
@@ -69,33 +69,35 @@ def _replay_job(root: Path, work: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def runs_root(tmp_path_factory) -> Path:
+def runs_root(tmp_path_factory, ray_session) -> Path:
+    """The eval runs go through the real runner on the session's Ray (no Ray start-up of their own), the perf run
+    (``--local``: no Ray) in a subprocess at the same time."""
+    from evalray.job.loader import build_job, load_job
+    from evalray.pipeline.runner import run_job
+
     root = tmp_path_factory.mktemp("dashboard-runs")
     work = tmp_path_factory.mktemp("dashboard-work")
-    env = {**os.environ, "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"}
     mock_port = free_port()
     mock = subprocess.Popen(_cli("mock-server", "--port", str(mock_port), "--ttft-ms", "20", "--tpot-ms", "2",
-                                 "--error-rate", "0.05", "--seed", "1"), cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                                 "--error-rate", "0.05", "--seed", "1"), cwd=ROOT, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
-    jobs = {
-        "quickstart": _cli("run", "configs/quickstart.yaml", "-S", f"output={root / 'quickstart'}", "-q"),
-        "replay": _cli("run", str(_replay_job(root, work)), "-q"),
-    }
-    started = {name: subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                      text=True) for name, cmd in jobs.items()}
+    perf = None
     try:
         _wait_http(f"http://127.0.0.1:{mock_port}/v1/models", mock)
-        perf = subprocess.run(_cli("perf", "--url", f"http://127.0.0.1:{mock_port}/v1", "--model", "mock", "-c", "2,8",
-                                   "-n", "150", "--max-tokens", "16", "--local", "--no-progress", "--slo",
-                                   "ttft_p99=500ms,tpot_p99=1ms", "--name", "perf-mock", "-o", str(root / "perf-mock")),
-                              cwd=ROOT, env=env, capture_output=True, text=True, timeout=BUILD_TIMEOUT_S)
-        assert perf.returncode == 0, perf.stdout + perf.stderr
-        for name, process in started.items():
-            output, _ = process.communicate(timeout=BUILD_TIMEOUT_S)
-            assert process.returncode == 0, f"{name}: {output}"
+        perf = subprocess.Popen(_cli("perf", "--url", f"http://127.0.0.1:{mock_port}/v1", "--model", "mock", "-c",
+                                     "2,8", "-n", "150", "--max-tokens", "16", "--local", "--no-progress", "--slo",
+                                     "ttft_p99=500ms,tpot_p99=1ms", "--name", "perf-mock", "-o", str(root / "perf-mock")),
+                                cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        quickstart = run_job(load_job(ROOT / "configs" / "quickstart.yaml", [f"output={root / 'quickstart'}"]),
+                             progress=False)
+        assert quickstart.result["status"] == "completed", quickstart.result.get("error")
+        replay = run_job(build_job(json.loads(_replay_job(root, work).read_text())), progress=False)
+        assert replay.result["status"] == "completed", replay.result.get("error")
+        output, _ = perf.communicate(timeout=BUILD_TIMEOUT_S)
+        assert perf.returncode == 0, output
     finally:
-        for process in (*started.values(), mock):
-            if process.poll() is None:
+        for process in (perf, mock):
+            if process is not None and process.poll() is None:
                 process.kill()
                 process.wait()
     return root
