@@ -37,10 +37,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 from evalray.errors import EvalrayError
 from evalray.scoring import sandbox_limits as tree

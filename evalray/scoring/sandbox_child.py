@@ -106,7 +106,7 @@ def become_init():
 def mount_points():
     with open("/proc/self/mountinfo") as f:
         points = [line.split()[4] for line in f]
-    decode = lambda p: p.encode().decode("unicode_escape").encode("latin-1").decode()  # noqa: E731 (\040 escapes)
+    decode = lambda p: p.encode().decode("unicode_escape").encode("latin-1").decode()  # \040 escapes
     return [decode(p) for p in points]
 
 
@@ -166,7 +166,7 @@ def build_mounts(work):
     """Read-only everything, fresh /proc, minimal /dev, private /tmp, masks; only the work dir stays writable."""
     mount(None, "/", None, MS_REC | MS_PRIVATE)
     mount(work, work, None, MS_BIND | MS_REC)  # its own mount: left writable when everything else turns read-only
-    opener = lambda p: os.open(p, os.O_PATH | os.O_CLOEXEC)  # noqa: E731
+    opener = lambda p: os.open(p, os.O_PATH | os.O_CLOEXEC)
     dev_fds = {n: opener(f"/dev/{n}") for n in ("null", "zero", "full", "random", "urandom") if os.path.exists(f"/dev/{n}")}
     keep = {work: (opener(work), False)}
     for path in filter(None, cfg.get("keep", "").split(",")):
@@ -336,10 +336,11 @@ def setup():
 
 
 builtins = setup()
-del cfg, report
+cfg.clear()  # nothing of the set-up is left for the program to read
+report.clear()
 path = "program.py"
 with open(path, encoding="utf-8") as f:
     source = f.read()
 sys.argv = [path]
 code = compile(source, path, "exec")
-exec(code, {"__name__": "__main__", "__file__": path, "__builtins__": builtins})
+exec(code, {"__name__": "__main__", "__file__": path, "__builtins__": builtins})  # noqa: S102 (the point)

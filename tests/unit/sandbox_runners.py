@@ -9,9 +9,9 @@ import pwd
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
-from typing import Callable
 
 import pytest
 
@@ -62,7 +62,7 @@ def user_python(user: pwd.struct_passwd) -> str:
         if os.path.exists(candidate):
             try:
                 ok = subprocess.run([candidate, "-c", "import json, ctypes"], user=user.pw_uid, group=user.pw_gid,
-                                    extra_groups=[], capture_output=True, cwd="/")
+                                    extra_groups=[], capture_output=True, cwd="/", check=False)
             except OSError:  # not executable by this user (under root's home)
                 continue
             if ok.returncode == 0:
@@ -83,7 +83,7 @@ def user_runner(cwd: Path, home: Path | None = None, tmpdir: str | None = None) 
     def run(programs: list[str], limits: Limits) -> list[ExecResult]:
         job = json.dumps({"programs": programs, "limits": asdict(limits)})
         done = subprocess.run([python, "-c", DRIVER], input=job, capture_output=True, text=True, user=user.pw_uid,
-                              group=user.pw_gid, extra_groups=[], cwd=cwd, env=env, timeout=300)
+                              group=user.pw_gid, extra_groups=[], cwd=cwd, env=env, timeout=300, check=False)
         assert done.returncode == 0, done.stderr[-3000:]
         run.stderr = done.stderr  # type: ignore[attr-defined]
         rows = json.loads(done.stdout)

@@ -11,8 +11,18 @@ from pathlib import Path
 
 import pytest
 
-from evalray.scoring.sandbox import Limits, SandboxUnavailable, run_program, run_programs
-from tests.unit.sandbox_runners import Unavailable, run_as_self, skip_without_userns, user_runner
+from evalray.scoring.sandbox import (
+    Limits,
+    SandboxUnavailable,
+    run_program,
+    run_programs,
+)
+from tests.unit.sandbox_runners import (
+    Unavailable,
+    run_as_self,
+    skip_without_userns,
+    user_runner,
+)
 
 LIMITS = Limits(timeout_s=4, cpu_s=4)
 
@@ -176,7 +186,7 @@ def _targets(place: Path, tag: str) -> dict[str, Path]:
 
 
 def test_writes_outside_the_work_dir_are_contained(who, place):
-    name, run, marker = who
+    name, run, _marker = who
     targets = _targets(place, f"{name}-{os.getpid()}")
     cases = [(where, way, path) for where, path in targets.items() for way in WRITE_WAYS]
     programs = [WRITE_WAYS[way].format(path=str(path) + f".{way}") for _, way, path in cases]
@@ -192,17 +202,16 @@ def test_writes_outside_the_work_dir_are_contained(who, place):
 
 
 def test_ram_backed_files_do_not_outlive_the_program(who):
-    name, run, marker = who
-    fill = ("import os\nfor d in ('/dev', '/dev/shm', '/tmp'):\n    try:\n        with open(f'{d}/fill', 'wb') as f:\n"
+    name, run, _marker = who
+    tag = f"evalray-fill-{name}-{os.getpid()}"
+    fill = (f"import os\nfor d in ('/dev', '/dev/shm', '/tmp'):\n    try:\n        with open(d + '/{tag}', 'wb') as f:\n"
             "            f.write(b'x' * 2**20)\n    except OSError as e:\n        print(d, 'refused', e)\n")
-    before = _dev_files()
-    run([fill], ESCAPE_LIMITS)
-    assert _dev_files() <= before
-    assert not Path("/dev/fill").exists() and not Path("/dev/shm/fill").exists() and not Path("/tmp/fill").exists()
-
-
-def _dev_files() -> set[str]:
-    return {str(p) for d in ("/dev", "/dev/shm") for p in Path(d).iterdir()}
+    try:
+        run([fill], ESCAPE_LIMITS)
+        assert not [d for d in ("/dev", "/dev/shm", "/tmp") if Path(d, tag).exists()]
+    finally:
+        for d in ("/dev", "/dev/shm", "/tmp"):
+            Path(d, tag).unlink(missing_ok=True)
 
 
 def _unix_server(path: str) -> socket.socket:
@@ -225,7 +234,7 @@ CONNECT_WAYS = {
 
 
 def test_filesystem_and_abstract_unix_sockets_are_unreachable(who, place):
-    name, run, marker = who
+    name, run, _marker = who
     paths = [str(place / "outside" / f"s-{name}"), f"/tmp/evalray-sbx-s-{name}-{os.getpid()}",
              f"\0evalray-sbx-{name}-{os.getpid()}"]
     servers = [_unix_server(p) for p in paths]
@@ -269,7 +278,7 @@ print('held 3 GiB', flush=True)
 
 
 def test_a_process_tree_holding_3gib_against_2gib_is_killed(who):
-    name, run, marker = who
+    _name, run, marker = who
     result = run([TREE_3GIB], Limits(timeout_s=60, cpu_s=60, memory_mb=2048, require="best_effort"))[0]
     assert result.status == "failed" and "held" not in result.stdout, result
     assert "held more than 2048 MiB" in result.stderr or "MemoryError" in result.stderr, result.stderr
@@ -277,7 +286,7 @@ def test_a_process_tree_holding_3gib_against_2gib_is_killed(who):
 
 
 def test_secrets_are_unreadable(who, place):
-    name, run, marker = who
+    name, run, _marker = who
     secrets_ = {"project": place / "project" / "secret.txt", "home": place / "home" / "secret.txt"}
     if name == "root":
         secrets_["root_home"] = Path("/root") / f".evalray-sbx-secret-{os.getpid()}"
@@ -297,7 +306,7 @@ def test_secrets_are_unreadable(who, place):
 
 
 def test_root_home_and_project_are_hidden_but_python_works(who, place):
-    name, run, marker = who
+    name, run, _marker = who
     program = ("import os, json, hashlib, sqlite3, tempfile\nprint(sorted(os.listdir('.')))\nprint(os.listdir(os.path.dirname("
                f"os.getcwd())))\nprint(os.listdir({str(place / 'project')!r}))\n"
                "for d in ('/tmp', '/dev/shm'):\n    open(d + '/f', 'w').write('x')\n    assert open(d + '/f').read() == 'x'\n"
@@ -314,7 +323,7 @@ def test_root_home_and_project_are_hidden_but_python_works(who, place):
 
 
 def test_strict_refuses_in_one_line_or_runs_with_every_level(who):
-    name, run, marker = who
+    name, run, _marker = who
     try:
         result = run(["print('ran')"], Limits(timeout_s=10, require="strict"))[0]
     except (SandboxUnavailable, Unavailable) as exc:
