@@ -46,6 +46,10 @@ def completion_request(prompt: str, max_tokens: int, stop: tuple[str, ...] = ())
 
 
 class Benchmark:
+    """A benchmark declares ``name``, ``source`` (its data), :meth:`parse` (one record -> a sample),
+    :meth:`request` (its prompt) and :meth:`score`; a file layout that the suffix readers do not cover overrides
+    :meth:`read_file`. Everything else is shared."""
+
     name: ClassVar[str]
     description: ClassVar[str] = ""
     source: ClassVar[Source]
