@@ -62,6 +62,7 @@ LEVELS = {
     "pid_namespace": "a PID namespace",
     "network_namespace": "a network namespace",
     "privilege_drop": "an unprivileged uid",
+    "no_new_privs": "no_new_privs (no gain from setuid binaries)",
     "unix_socket_block": "a seccomp filter against Unix sockets",
     "tree_memory_limit": "a memory limit for the whole process tree (cgroup)",
 }

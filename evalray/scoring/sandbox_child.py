@@ -44,7 +44,7 @@ def remount_ro(point):
         have = os.statvfs(point).f_flag
     except OSError:
         return False
-    flags = MS_REMOUNT | MS_BIND | MS_RDONLY
+    flags = MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV  # adding restrictions is always allowed
     for st, ms in KEEP:
         if have & st:
             flags |= ms
@@ -239,8 +239,6 @@ def seccomp(block_inet):
         _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
 
     fprog = FProg(len(prog), ctypes.addressof(buf))
-    if libc.prctl(38, 1, 0, 0, 0) != 0:  # PR_SET_NO_NEW_PRIVS
-        return False
     return libc.prctl(22, 2, ctypes.byref(fprog), 0, 0) == 0  # PR_SET_SECCOMP, SECCOMP_MODE_FILTER
 
 
@@ -325,7 +323,8 @@ def setup():
     counted = not root and not flags & NEWUSER
     lim(resource.RLIMIT_NPROC, int(cfg["nproc"]) + (count_processes(os.getuid()) if counted else 0))
     lim(resource.RLIMIT_AS, int(cfg["mem"]))
-    report["unix_socket_block"] = seccomp(block_inet=not netns)
+    report["no_new_privs"] = libc.prctl(38, 1, 0, 0, 0) == 0  # PR_SET_NO_NEW_PRIVS: setuid binaries give nothing
+    report["unix_socket_block"] = report["no_new_privs"] and seccomp(block_inet=not netns)
     missing = [k for k in cfg.get("need", "").split(",") if k and not report.get(k)]
     os.write(REPORT_FD, json.dumps(report).encode())
     os.close(REPORT_FD)

@@ -322,6 +322,18 @@ def test_root_home_and_project_are_hidden_but_python_works(who, place):
     assert not result.missing or name == "user" and result.missing == ("tree_memory_limit",), result.missing
 
 
+def test_no_privileges_no_new_privileges_and_a_seccomp_filter(who):
+    name, run, _marker = who
+    program = ("import os\nstatus = dict(l.split(':', 1) for l in open('/proc/self/status').read().splitlines())\n"
+               "print(status['NoNewPrivs'].strip(), status['Seccomp'].strip(), status['Uid'].split()[0])\n"
+               "assert os.system('su -c id root') != 0 and os.system('mount -t tmpfs x /tmp') != 0")
+    result = run([program], ESCAPE_LIMITS)[0]
+    assert result.passed, result.stderr
+    no_new_privs, seccomp, uid = result.stdout.split()
+    assert (no_new_privs, seccomp) == ("1", "2")
+    assert uid != "0"  # root: a uid of its own; a user: unmapped (65534) in a user namespace of its own
+
+
 def test_strict_refuses_in_one_line_or_runs_with_every_level(who):
     name, run, _marker = who
     try:
