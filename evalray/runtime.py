@@ -93,9 +93,22 @@ def start_ray(address: str | None = None, *, namespace: str | None = None, runti
         ray.init(address=address, **kwargs)
     else:
         # address="local": always a fresh embedded Ray, even when a `ray start` cluster runs on this machine
+        kwargs["runtime_env"] = env_vars_to_environment(runtime_env)
         ray.init(address="local", num_cpus=num_cpus, include_dashboard=False, _node_ip_address=LOOPBACK, **kwargs)
     os.environ.pop("RAY_AUTH_MODE", None)  # ray.init sets it in os.environ; children (ray start, jobs) must not inherit
     return True
+
+
+def env_vars_to_environment(runtime_env: dict[str, Any] | None) -> dict[str, Any] | None:
+    """For the embedded Ray: put ``runtime_env.env_vars`` into this process's environment, which the raylet and
+    every worker inherit, and return the rest of the runtime_env. Ray writes the runtime_env it is given to its
+    session logs in plain text (runtime_env_agent.log, the job config); the environment it never logs. (A remote
+    cluster gets the runtime_env as given: see docs/reliability.md, Secrets.)"""
+    if not runtime_env or not isinstance(runtime_env.get("env_vars"), dict):
+        return runtime_env
+    os.environ.update({str(k): str(v) for k, v in runtime_env["env_vars"].items()})
+    rest = {k: v for k, v in runtime_env.items() if k != "env_vars"}
+    return rest or None
 
 
 def stop_ray(started: bool) -> None:

@@ -54,6 +54,8 @@ def submit(
     client = done.client
     for item in done.staged.uploaded:
         typer.echo(f"uploaded:  {item}")
+    for item in done.staged.skipped:
+        typer.echo(f"left out:  {item} (a dotfile or credential)")
     typer.echo(f"submitted: {done.submission_id}")
     typer.echo(f"dashboard: {done.dashboard_url}")
     typer.echo(f"output:    {done.output} (on the cluster)")

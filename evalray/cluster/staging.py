@@ -2,6 +2,11 @@
 ``data_dir``s, replay/checkpoint model sources) are copied in and rewritten to resolve inside it, the job's own
 ``runtime_env`` (pip, env_vars, ...) lifted to the Ray job, and the local evalray package as a ``py_module``.
 
+Only the files a job needs travel (its data_dirs, replay files and checkpoints, the job file, the evalray package),
+and never a dotfile or anything that looks like a credential (:data:`SECRETS`: ``.ssh``, ``.aws``, ``.env``,
+``*.pem``, ``id_rsa``, ...): those are left out of every copied directory, listed in ``skipped``, and a job that names
+one directly is refused. ``uploaded`` lists each copied source with its number of files.
+
 A relative ``output`` would land in Ray's temporary working_dir on the cluster, so it is moved under
 ``${HOME:-/tmp}/evalray-submissions/<submission id>/`` on the head node (the driver's machine).
 """
@@ -9,9 +14,10 @@ A relative ``output`` would land in Ray's temporary working_dir on the cluster, 
 from __future__ import annotations
 
 import copy
+import fnmatch
 import re
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +33,10 @@ MAX_UPLOAD_BYTES = 400 * 1024 * 1024  # Ray refuses working_dir packages above ~
 CLUSTER_HOME = "${HOME:-/tmp}"
 SUBMISSIONS_DIR = "evalray-submissions"
 EXCLUDES = ["__pycache__", "*.pyc", ".git", ".pytest_cache"]
+SECRETS = [".*", "*.pem", "*.key", "*.p12", "*.pfx", "*.jks", "*.keystore", "*.kdbx", "id_rsa*", "id_dsa*",
+           "id_ecdsa*", "id_ed25519*", "*.ppk", "credentials", "credentials.*", "secrets", "secrets.*", "*.secret",
+           "*.gpg", "*.asc",
+           "*.tfstate", "*.tfvars", "netrc", "_netrc", "kubeconfig", "*.kubeconfig"]
 _SAFE_PATH = re.compile(r"^[A-Za-z0-9_./@+=,:-]*$")
 
 
@@ -40,6 +50,7 @@ class StagedJob:
     runtime_env: dict[str, Any]
     output: str
     uploaded: list[str]
+    skipped: list[str] = field(default_factory=list)  # dotfiles and credential-looking files left behind
 
 
 def load_raw(path: str | Path, overrides: list[str] | None) -> tuple[dict[str, Any], Job]:
@@ -78,20 +89,22 @@ def stage_job(
     env = dict(env or {})
     working_dir = staging_root / "working_dir"
     working_dir.mkdir(parents=True)
+    skipped: list[str] = []
     if isinstance(job, PerfJobSpec):
-        uploaded = _stage_perf_prompts(cluster_job, job, working_dir)
+        uploaded = _stage_perf_prompts(cluster_job, job, working_dir, skipped)
     else:
-        uploaded = _stage_data_dirs(cluster_job, job, working_dir) + _stage_model_sources(cluster_job, job, working_dir)
+        uploaded = (_stage_data_dirs(cluster_job, job, working_dir, skipped)
+                    + _stage_model_sources(cluster_job, job, working_dir, skipped))
     resolved_output = output or job.output.replace("${name}", job.name)
     cluster_job["output"] = cluster_output(resolved_output, submission_id)
     job_file = f"{dns_name(Path(path).stem, 60) or 'job'}.yaml"
     (working_dir / job_file).write_text(yaml.safe_dump(cluster_job, sort_keys=False), encoding="utf-8")
     check_size(working_dir)
     runtime_env: dict[str, Any] = {**env, "working_dir": str(working_dir)}
-    runtime_env["excludes"] = list(env.get("excludes") or []) + EXCLUDES
+    runtime_env["excludes"] = list(env.get("excludes") or []) + EXCLUDES + SECRETS
     if upload_package:
         runtime_env["py_modules"] = [package_dir(), *(env.get("py_modules") or [])]
-    return StagedJob(job, working_dir, job_file, runtime_env, cluster_job["output"], uploaded)
+    return StagedJob(job, working_dir, job_file, runtime_env, cluster_job["output"], uploaded, skipped)
 
 
 def package_dir() -> str:
@@ -100,7 +113,32 @@ def package_dir() -> str:
     return str(Path(evalray.__file__).resolve().parent)
 
 
-def _stage_data_dirs(cluster_job: dict[str, Any], job: JobSpec, working_dir: Path) -> list[str]:
+def looks_secret(name: str) -> bool:
+    """A dotfile or a file or directory name that credentials use (see :data:`SECRETS`)."""
+    return any(fnmatch.fnmatch(name.lower(), pattern) for pattern in SECRETS)
+
+
+def copy_tree(source: Path, target: Path, skipped: list[str]) -> int:
+    """Copy ``source`` to ``target`` without caches, dotfiles or credentials (each one left out is added to
+    ``skipped``); return the number of files copied."""
+
+    def ignore(directory: str, names: list[str]) -> set[str]:
+        left_out = set(shutil.ignore_patterns(*EXCLUDES)(directory, names))
+        secret = {n for n in names if n not in left_out and looks_secret(n)}
+        skipped.extend(str(Path(directory) / n) for n in sorted(secret))
+        return left_out | secret
+
+    shutil.copytree(source, target, ignore=ignore, symlinks=True)
+    return sum(1 for p in target.rglob("*") if p.is_file())
+
+
+def _refuse_secret(source: Path, key: str) -> None:
+    parts = source.expanduser().resolve().parts
+    if any(looks_secret(part) for part in parts[-1:]) or any(part in (".ssh", ".aws", ".gnupg") for part in parts):
+        raise ConfigError(f"{key}: {source} looks like a credential or dotfile; evalray submit does not upload it")
+
+
+def _stage_data_dirs(cluster_job: dict[str, Any], job: JobSpec, working_dir: Path, skipped: list[str]) -> list[str]:
     uploaded = []
     for i, bench in enumerate(job.benchmarks):
         if not bench.data_dir or not is_local_path(bench.data_dir):
@@ -108,14 +146,16 @@ def _stage_data_dirs(cluster_job: dict[str, Any], job: JobSpec, working_dir: Pat
         source = Path(bench.data_dir).expanduser()
         if not source.is_dir():
             raise ConfigError(f"benchmarks.{i}.data_dir: {bench.data_dir} is not a directory")
+        _refuse_secret(source, f"benchmarks.{i}.data_dir")
         target = f"data/{i}-{dns_name(source.resolve().name, 40)}"
-        shutil.copytree(source, working_dir / target, ignore=shutil.ignore_patterns(*EXCLUDES))
+        files = copy_tree(source, working_dir / target, skipped)
         cluster_job["benchmarks"][i]["data_dir"] = target
-        uploaded.append(f"{bench.data_dir} -> {target}")
+        uploaded.append(f"{bench.data_dir} -> {target} ({files} files)")
     return uploaded
 
 
-def _stage_model_sources(cluster_job: dict[str, Any], job: JobSpec, working_dir: Path) -> list[str]:
+def _stage_model_sources(cluster_job: dict[str, Any], job: JobSpec, working_dir: Path,
+                         skipped: list[str]) -> list[str]:
     """Replay files and local checkpoints named by ``source`` are uploaded too (hub ids and URLs are not paths)."""
     uploaded = []
     from evalray.models.registry import plugin_for
@@ -129,20 +169,23 @@ def _stage_model_sources(cluster_job: dict[str, Any], job: JobSpec, working_dir:
             if local_source == "file":  # recorded outputs must exist; a missing directory may be a hub id
                 raise ConfigError(f"models.{i}.source: {model.source} does not exist")
             continue  # a hub id such as Qwen/Qwen2.5-0.5B
+        _refuse_secret(source, f"models.{i}.source")
         name = source.resolve().name if source.is_dir() else source.stem
         target = f"models/{i}-{dns_name(name, 40)}"
         if source.is_dir():
-            shutil.copytree(source, working_dir / target, ignore=shutil.ignore_patterns(*EXCLUDES))
+            files = copy_tree(source, working_dir / target, skipped)
         else:
             target += source.suffix
             (working_dir / target).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, working_dir / target)
+            files = 1
         cluster_job["models"][i]["source"] = target
-        uploaded.append(f"{model.source} -> {target}")
+        uploaded.append(f"{model.source} -> {target} ({files} files)")
     return uploaded
 
 
-def _stage_perf_prompts(cluster_job: dict[str, Any], job: PerfJobSpec, working_dir: Path) -> list[str]:
+def _stage_perf_prompts(cluster_job: dict[str, Any], job: PerfJobSpec, working_dir: Path,
+                        skipped: list[str]) -> list[str]:
     """A perf job's ``prompts.data_dir`` (benchmark prompts from local data) travels like a benchmark's."""
     data_dir = job.prompts.data_dir
     if not data_dir or not is_local_path(data_dir):
@@ -150,10 +193,11 @@ def _stage_perf_prompts(cluster_job: dict[str, Any], job: PerfJobSpec, working_d
     source = Path(data_dir).expanduser()
     if not source.is_dir():
         raise ConfigError(f"prompts.data_dir: {data_dir} is not a directory")
+    _refuse_secret(source, "prompts.data_dir")
     target = f"data/prompts-{dns_name(source.resolve().name, 40)}"
-    shutil.copytree(source, working_dir / target, ignore=shutil.ignore_patterns(*EXCLUDES))
+    files = copy_tree(source, working_dir / target, skipped)
     cluster_job["prompts"]["data_dir"] = target
-    return [f"{data_dir} -> {target}"]
+    return [f"{data_dir} -> {target} ({files} files)"]
 
 
 def check_size(directory: Path) -> None:

@@ -20,7 +20,7 @@ import threading
 from typing import Any, Sequence
 from urllib.parse import urlparse
 
-from evalray.errors import BackendError
+from evalray.errors import BackendError, redact
 from evalray.job.spec import OpenAIModelSpec
 from evalray.models.decoding import OPENAI_API_MAX_STOP, max_new_tokens, stop_strings, truncate_stop
 from evalray.models.base import Backend
@@ -115,12 +115,12 @@ class OpenAIBackend(Backend):
                     async with self.session.post(self.url + path, json=payload) as response:
                         if response.status == 200:
                             return await response.json(content_type=None)
-                        text = (await response.text())[:200].replace("\n", " ")
-                        last_error = f"HTTP {response.status}: {text}"
+                        text = redact((await response.text(errors="replace"))[:2000])[:200].replace("\n", " ")
+                        last_error = f"HTTP {response.status}: {text}"  # keys in error bodies never stored
                         if response.status not in RETRY_STATUS:
                             break
             except (asyncio.TimeoutError, aiohttp.ClientError, ValueError) as exc:
-                last_error = f"{type(exc).__name__}: {exc}".strip()
+                last_error = redact(f"{type(exc).__name__}: {exc}".strip())
         raise BackendError(last_error or "request failed")
 
     def _sampling(self, request: Request) -> dict[str, Any]:
