@@ -31,6 +31,7 @@ NAMES_TO_DO = {
     "ray/test_multinode.py",
     "ray/test_serve_backend.py", "ray/test_serve_jobs.py", "ray/test_serve_llm.py", "ray/test_vllm_backend.py",
     "ray/test_vllm_jobs.py", "gpu/test_hosting_gpu.py",
+    "ray/test_secrets.py", "ray/test_judging.py", "ray/test_bad_answers.py",  # pipeline end to end: test_pipeline_*
 }
 # in tests/unit but launching the CLI or reading the real data: to move to tests/cli or tests/data
 MOVES_TO_DO = {"unit/test_dashboard_security.py", "unit/test_results_compare.py"}
@@ -78,7 +79,7 @@ def defined_helpers(path: Path) -> set[str]:
 def _check(found: set[str], to_do: set[str], what: str) -> None:
     new = sorted(found - to_do)
     assert not new, f"{what}: {new}"
-    done = sorted(to_do - found)
+    done = sorted(k for k in to_do - found if (TESTS / k).is_file())  # a file not there yet (or moved) is no news
     assert not done, f"done, remove from the to-do list in tests/unit/test_layout.py: {done}"
 
 
