@@ -21,6 +21,30 @@ class BackendError(EvalrayError):
     exit_code = 1
 
 
+class PartialRun(EvalrayError):
+    """A run that finished with some samples errored or missing (exit code 3, unless --allow-partial)."""
+
+    exit_code = 3
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, turned into an interrupt so that a run stops the same way as on Ctrl-C."""
+
+    exit_code = 143
+
+
+class StoppedRun(EvalrayError):
+    """A run stopped by Ctrl-C (exit code 130) or SIGTERM (143) after writing what it had."""
+
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+EXIT_CODES = {"completed": 0, "failed": 1, "usage or job-file error": 2, "partial": 3, "interrupted (Ctrl-C)": 130,
+              "terminated (SIGTERM)": 143}
+
+
 def did_you_mean(word: str, options: list[str] | tuple[str, ...]) -> str:
     """Return ' (did you mean 'x'?)' for the closest option, or ''."""
     import difflib

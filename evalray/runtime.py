@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import signal
 from typing import Any, Iterator
 
 LOOPBACK = "127.0.0.1"
@@ -87,6 +88,7 @@ def start_ray(address: str | None = None, *, namespace: str | None = None, runti
         return False
     _quiet_environment()
     address = address or os.environ.get("RAY_ADDRESS")
+    handlers = _python_signal_handlers()
     kwargs: dict[str, Any] = dict(namespace=namespace, runtime_env=runtime_env, logging_level=logging.WARNING,
                                   log_to_driver=True)
     if address:
@@ -96,6 +98,8 @@ def start_ray(address: str | None = None, *, namespace: str | None = None, runti
         kwargs["runtime_env"] = env_vars_to_environment(runtime_env)
         ray.init(address="local", num_cpus=num_cpus, include_dashboard=False, _node_ip_address=LOOPBACK, **kwargs)
     os.environ.pop("RAY_AUTH_MODE", None)  # ray.init sets it in os.environ; children (ray start, jobs) must not inherit
+    for signum, handler in handlers.items():  # Ray's core worker replaces them with its crash handler
+        signal.signal(signum, handler)
     return True
 
 
@@ -109,6 +113,21 @@ def env_vars_to_environment(runtime_env: dict[str, Any] | None) -> dict[str, Any
     os.environ.update({str(k): str(v) for k, v in runtime_env["env_vars"].items()})
     rest = {k: v for k, v in runtime_env.items() if k != "env_vars"}
     return rest or None
+
+
+def _python_signal_handlers() -> dict[int, Any]:
+    """The SIGTERM/SIGINT handlers the caller installed (a CLI turning SIGTERM into a clean stop), to put back after
+    ``ray.init``; only in the main thread, where Python allows it."""
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    handlers = {}
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        handler = signal.getsignal(signum)
+        if callable(handler):
+            handlers[signum] = handler
+    return handlers
 
 
 def stop_ray(started: bool) -> None:

@@ -56,9 +56,9 @@ def main() -> None:
     except EvalrayError as exc:
         typer.echo(f"error: {exc}", err=True)
         sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
-        typer.echo("interrupted", err=True)
-        sys.exit(130)
+    except KeyboardInterrupt as exc:  # Ctrl-C (130) or SIGTERM (143, evalray.errors.Terminated)
+        typer.echo("terminated" if getattr(exc, "exit_code", 130) == 143 else "interrupted", err=True)
+        sys.exit(getattr(exc, "exit_code", 130))
     except SystemExit:
         raise
     except typer.Exit as exc:
@@ -69,9 +69,10 @@ def main() -> None:
         if isinstance(exc, click.exceptions.ClickException):
             exc.show()
             sys.exit(exc.exit_code)
-        if isinstance(exc, click.exceptions.Abort):
-            typer.echo("aborted", err=True)
-            sys.exit(130)
+        if isinstance(exc, click.exceptions.Abort):  # click turns a KeyboardInterrupt (or SIGTERM's) into Abort
+            code = getattr(exc.__cause__ or exc.__context__, "exit_code", 130)
+            typer.echo("terminated" if code == 143 else "interrupted", err=True)
+            sys.exit(code)
         typer.echo(f"error: {type(exc).__name__}: {exc}", err=True)
         sys.exit(1)
     sys.exit(code if isinstance(code, int) else 0)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import threading
+import time
 from typing import Callable
 
 from aiohttp import web
@@ -23,10 +24,12 @@ def char_logprob(c: str) -> float:
 class FakeOpenAI:
     """``with FakeOpenAI(answer) as server:`` serves on ``server.url`` until the block ends."""
 
-    def __init__(self, answer: Callable[[str], str], fail_first: int = 0, model: str = "fake-model") -> None:
-        self.answer, self.fail_first, self.model = answer, fail_first, model
+    def __init__(self, answer: Callable[[str], str], fail_first: int = 0, model: str = "fake-model",
+                 delay_s: float = 0.0) -> None:
+        self.answer, self.fail_first, self.model, self.delay_s = answer, fail_first, model, delay_s
         self.requests = 0
         self.bodies: list[dict] = []  # every JSON body received, in arrival order
+        self.arrivals: list[float] = []  # time.time() of each body's arrival (same order)
         self.auth_headers: set[str] = set()
         self._socket = socket.create_server(("127.0.0.1", 0))  # held open: no other process can take the port
         self.port = self._socket.getsockname()[1]
@@ -67,12 +70,18 @@ class FakeOpenAI:
             return web.json_response({"error": "slow down"}, status=429)
         return None
 
+    def _record(self, body: dict) -> None:
+        self.bodies.append(body)
+        self.arrivals.append(time.time())
+
     async def _completions(self, request: web.Request) -> web.Response:
         refused = self._count(request)
         if refused:
             return refused
         body = await request.json()
-        self.bodies.append(body)
+        self._record(body)
+        if self.delay_s:
+            await asyncio.sleep(self.delay_s)
         prompt = body["prompt"]
         if body.get("echo"):
             tokens = list(prompt) + ["!"]
@@ -88,6 +97,8 @@ class FakeOpenAI:
         if refused:
             return refused
         body = await request.json()
-        self.bodies.append(body)
+        self._record(body)
+        if self.delay_s:
+            await asyncio.sleep(self.delay_s)
         text = self.answer(body["messages"][-1]["content"])
         return web.json_response({"choices": [{"message": {"role": "assistant", "content": text}}] * body.get("n", 1)})
