@@ -107,8 +107,10 @@ class Dashboard:
         body = ""
         models: list[str] = []
         error_kinds: list[dict[str, Any]] = []
+        has_arena = (path / "arena.json").is_file()
         if (path / run_files.RESULT).is_file():
             result = self.result(path)
+            has_arena = has_arena or bool(result.get("arena"))
             body = run_body(result, links={"samples": f"/samples/{quote(rel)}"})
             models = list(dict.fromkeys(c["model"] for c in result.get("counts", [])))
             error_kinds = self.error_kinds(path, result)
@@ -117,7 +119,7 @@ class Dashboard:
         compare_href = "/compare?" + urlencode([("s", f"{rel}::{m}") for m in models])
         html = _render("run_page.html", rel=rel, body=body, progress=progress, live=progress is not None,
                        models=models, compare_href=compare_href, error_kinds=error_kinds,
-                       arena=(path / "arena.json").is_file())
+                       arena=has_arena)
         return _page(rel or "run", html)
 
     def error_kinds(self, path: Path, result: dict[str, Any]) -> list[dict[str, Any]]:
@@ -237,16 +239,20 @@ class Dashboard:
         return _page(rel or "perf", links + perf_body(document, table))
 
     def arena_page(self, request: Request) -> Response:
-        path = self.run_dir(request)
-        arena = None
-        if (path / "arena.json").is_file():
+        from evalray.dashboard.compare_view import arena_view
+
+        path = self.run_dir(request, "eval")
+        blocks = []
+        if (path / run_files.RESULT).is_file():
+            blocks = self.result(path).get("arena") or []
+        if not blocks and (path / "arena.json").is_file():
             try:
-                arena = json.loads((path / "arena.json").read_text(encoding="utf-8"))
+                loaded = json.loads((path / "arena.json").read_text(encoding="utf-8"))
+                blocks = loaded if isinstance(loaded, list) else [loaded]
             except (OSError, json.JSONDecodeError):
-                arena = None
-        rows = arena.get("leaderboard", []) if isinstance(arena, dict) else (arena or [])
-        columns = list(dict.fromkeys(k for row in rows if isinstance(row, dict) for k in row))
-        return _page("arena", _render("arena.html", rel=self.rel(path), arena=rows, columns=columns))
+                blocks = []
+        views = [arena_view(block, index) for index, block in enumerate(blocks) if isinstance(block, dict)]
+        return _page("arena", _render("arena.html", rel=self.rel(path), blocks=views))
 
     # ---- files -----------------------------------------------------------------------------------------------------
     def file(self, request: Request) -> Response:

@@ -112,3 +112,35 @@ def comparison_markdown(comparison: "Comparison") -> str:
                       + (", ".join(result.wrong_to_right) or "none")]
         lines.append("")
     return "\n".join(lines)
+
+
+def arena_view(block: dict[str, Any], index: int) -> dict[str, Any]:
+    """One judged benchmark's ``arena`` block of result.json: the leaderboard with intervals (Bradley-Terry ratings,
+    or mean single-answer grades), the observed win-rate heatmap and the battles per pair."""
+    import plotly.graph_objects as go
+
+    if block.get("ratings"):
+        rows = [{"model": r["model"], "value": fmt(r.get("rating"), 1), "lower": fmt(r.get("lower"), 1),
+                 "upper": fmt(r.get("upper"), 1), "n": "-"} for r in block["ratings"]]
+        value_name = "rating"
+    else:
+        rows = [{"model": r.get("model"), "value": fmt(r.get("score")), "lower": "-", "upper": "-", "n": r.get("n", "-")}
+                for r in block.get("leaderboard") or [] if isinstance(r, dict)]
+        value_name = "score"
+    matrix = block.get("win_rate_matrix") or {}
+    heatmap = ""
+    if matrix:
+        models = [r["model"] for r in rows if r["model"] in matrix] or sorted(matrix)
+        z = [[(matrix.get(a) or {}).get(b) for b in models] for a in models]
+        figure = go.Figure(go.Heatmap(z=z, x=models, y=models, zmin=0, zmax=1, colorscale="RdBu",
+                                      hovertemplate="%{y} beats %{x}: %{z:.3f}<extra></extra>"))
+        figure.update_layout(title="Win rate of the row model against the column model", height=420,
+                             yaxis={"autorange": "reversed"})
+        heatmap = figure_div(figure, f"arena-heatmap-{index}")
+    counts = block.get("battle_counts") or {}
+    pairs = [{"a": a, "b": b, "n": fmt(n, 0) if isinstance(n, float) else n,
+              "rate": fmt((matrix.get(a) or {}).get(b))}
+             for a in sorted(counts) for b, n in sorted(counts[a].items()) if a < b]
+    return {"benchmark": block.get("benchmark", "?"), "mode": block.get("mode", ""), "baseline": block.get("baseline"),
+            "judges": block.get("judges") or [], "battles": block.get("battles"), "rows": rows,
+            "value_name": value_name, "heatmap": heatmap, "pairs": pairs}

@@ -126,10 +126,21 @@ PICK = """<h1>Compare</h1><p>Pick 2 to 4 models (of one or several eval runs); t
 
 MESSAGE = """<h1>{{ heading }}</h1><p>{{ message }}</p><p><a href="{{ base }}/">back to the runs</a></p>"""
 
-ARENA = """<p class="meta"><a href="{{ base }}/">runs</a> / {{ rel }} / arena</p><h1>Arena</h1>
-{% if arena %}<h2>Leaderboard</h2><table id="arena"><thead><tr>{% for k in columns %}<th>{{ k }}</th>{% endfor %}</tr></thead><tbody>
-{% for row in arena %}<tr>{% for k in columns %}<td>{{ row[k] }}</td>{% endfor %}</tr>{% endfor %}</tbody></table>
-{% else %}<p class="muted" id="arena-empty">No arena results in this run (arena.json appears once pairwise judging has run).</p>{% endif %}"""
+ARENA = """<p class="meta"><a href="{{ base }}/">runs</a> / <a href="{{ base }}/run/{{ rel|urlencode }}">{{ rel }}</a> / arena</p>
+<h1>Arena</h1>
+{% for a in blocks %}<h2>{{ a.benchmark }} <span class="muted">{{ a.mode }}{% if a.baseline %} · baseline {{ a.baseline }}{% endif %}
+{% if a.judges %} · judges {{ a.judges|join(', ') }}{% endif %}{% if a.battles %} · {{ a.battles }} battles{% endif %}</span></h2>
+<table class="arena-leaderboard" data-benchmark="{{ a.benchmark }}"><thead><tr><th>#</th><th>model</th>
+<th class="num">{{ a.value_name }}</th><th>95% interval</th><th class="num">n</th></tr></thead><tbody>
+{% for r in a.rows %}<tr><td class="num">{{ loop.index }}</td><td>{{ r.model }}</td><td class="num">{{ r.value }}</td>
+<td>{% if r.lower != '-' %}[{{ r.lower }}, {{ r.upper }}]{% else %}-{% endif %}</td><td class="num">{{ r.n }}</td></tr>{% endfor %}
+</tbody></table>
+{{ a.heatmap|safe }}
+{% if a.pairs %}<details><summary>battles per pair</summary><table><thead><tr><th>model A</th><th>model B</th>
+<th class="num">battles</th><th class="num">A's win rate</th></tr></thead><tbody>{% for p in a.pairs %}<tr><td>{{ p.a }}</td>
+<td>{{ p.b }}</td><td class="num">{{ p.n }}</td><td class="num">{{ p.rate }}</td></tr>{% endfor %}</tbody></table></details>{% endif %}
+{% else %}<p class="muted" id="arena-empty">No arena results in this run: they appear once a judged benchmark (pairwise or
+single-answer grading) has run.</p>{% endfor %}"""
 
 TEMPLATES = (("runs.html", RUNS), ("runs_rows.html", RUNS_ROWS), ("progress.html", PROGRESS),
              ("run_page.html", RUN_PAGE), ("samples.html", SAMPLES), ("pick.html", PICK), ("message.html", MESSAGE),

@@ -144,3 +144,22 @@ def test_a_running_job_shows_live_progress(root):
     page = client.get("/run/live").text
     assert '<span id="progress-done">12</span> of 40' in page and "/fragment/progress/live" in page
     assert "12/40" in client.get("/fragment/runs").text
+
+
+def test_arena_page_shows_the_arena_block(tmp_path):
+    run = tmp_path / "judged"
+    write_eval_run(run, "judged", "toy", {"a": _items(3), "b": _items(4)})
+    result = json.loads((run / "result.json").read_text())
+    result["arena"] = [{"benchmark": "toy", "mode": "pairwise", "baseline": "a", "judges": ["judge"], "battles": 12,
+                        "ratings": [{"model": "b", "rating": 1042.5, "lower": 1001.25, "upper": 1090.0},
+                                    {"model": "a", "rating": 1000.0, "lower": 1000.0, "upper": 1000.0}],
+                        "leaderboard": ["b", "a"], "win_rate_matrix": {"a": {"b": 0.25}, "b": {"a": 0.75}},
+                        "battle_counts": {"a": {"b": 12.0}, "b": {"a": 12.0}}}]
+    (run / "result.json").write_text(json.dumps(result))
+    client = TestClient(create_app(tmp_path))
+    assert 'href="/arena/judged"' in client.get("/run/judged").text
+    page = client.get("/arena/judged").text
+    assert "<td>b</td><td class=\"num\">1042.5</td>" in page.replace("\n", "") and "[1001.2, 1090.0]" in page
+    assert 'id="arena-heatmap-0"' in page and "<td class=\"num\">0.2500</td>" in page
+    (run / "result.json").write_text(json.dumps({**result, "arena": []}))
+    assert 'id="arena-empty"' in TestClient(create_app(tmp_path)).get("/arena/judged").text
