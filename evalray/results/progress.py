@@ -50,10 +50,10 @@ class ProgressWriter:
         self.write("running")
 
     def update(self, batch: Any) -> None:
-        """Count a batch of rows (a pandas DataFrame, or a dict of columns) with ``model``, ``benchmark`` and
-        ``error`` columns; write the file when the last write is at least ``min_interval_s`` old."""
-        models, benchmarks = list(batch["model"]), list(batch["benchmark"])
-        errors = list(batch["error"]) if "error" in batch else [None] * len(models)
+        """Count a batch of rows — a pyarrow Table, a pandas DataFrame, a dict of columns or a list of row dicts —
+        with ``model``, ``benchmark`` and ``error`` columns; write the file when the last write is at least
+        ``min_interval_s`` old."""
+        models, benchmarks, errors = _columns(batch)
         for model, benchmark, error in zip(models, benchmarks, errors):
             key = (str(model), str(benchmark))
             self.done[key] = self.done.get(key, 0) + 1
@@ -92,3 +92,16 @@ class ProgressWriter:
             os.replace(temporary, self.path)
         except OSError:  # progress is a convenience: never fail a run over it
             pass
+
+
+def _columns(batch: Any) -> tuple[list[Any], list[Any], list[Any]]:
+    """(models, benchmarks, errors) of a batch in any of the shapes :meth:`ProgressWriter.update` takes."""
+    if isinstance(batch, list):
+        return ([r.get("model") for r in batch], [r.get("benchmark") for r in batch], [r.get("error") for r in batch])
+    if hasattr(batch, "column_names") and hasattr(batch, "num_rows"):  # pyarrow Table / RecordBatch
+        names = batch.column_names
+        column = lambda n: batch.column(n).to_pylist() if n in names else [None] * batch.num_rows  # noqa: E731
+        return column("model"), column("benchmark"), column("error")
+    models = list(batch["model"])
+    errors = list(batch["error"]) if "error" in batch else [None] * len(models)
+    return models, list(batch["benchmark"]), errors

@@ -163,3 +163,16 @@ def test_arena_page_shows_the_arena_block(tmp_path):
     assert 'id="arena-heatmap-0"' in page and "<td class=\"num\">0.2500</td>" in page
     (run / "result.json").write_text(json.dumps({**result, "arena": []}))
     assert 'id="arena-empty"' in TestClient(create_app(tmp_path)).get("/arena/judged").text
+
+
+def test_progress_writer_takes_arrow_pandas_and_rows(tmp_path):
+    import pandas as pd
+    import pyarrow as pa
+
+    writer = ProgressWriter(tmp_path, {("m", "toy"): 9}, min_interval_s=0)
+    writer.update(pa.table({"model": ["m", "m"], "benchmark": ["toy", "toy"], "error": [None, "x"]}))
+    writer.update(pd.DataFrame({"model": ["m", "m"], "benchmark": ["toy", "toy"], "error": [None, float("nan")]}))
+    writer.update([{"model": "m", "benchmark": "toy", "error": "boom"}])
+    data = json.loads((tmp_path / "progress.json").read_text())
+    assert data["done"] == 5 and data["errors"] == 2 and data["items"] == [
+        {"model": "m", "benchmark": "toy", "expected": 9, "done": 5, "errors": 2}]
