@@ -173,9 +173,11 @@ def build_mounts(work):
         if os.path.isdir(path):
             keep[os.path.realpath(path)] = (opener(path), True)
     read_only = True
+    hidden = ["/proc", "/dev", "/tmp", *(m for m in cfg.get("mask", "").split(",") if m and os.path.isdir(m))]
     for point in mount_points():
         if point != work and not under(point, "/proc") and not under(point, "/dev"):
-            read_only = remount_ro(point) and read_only
+            # a mount that cannot be remounted (another user's FUSE mount) counts only if the masks leave it visible
+            read_only = (remount_ro(point) or any(under(point, h) for h in hidden)) and read_only
     report["read_only_root"] = read_only and os.statvfs("/").f_flag & 1 == 1
     # binds from /proc/self/fd/N need the old /proc: /dev, /tmp and the masks first, the fresh /proc last
     report["minimal_dev"] = build_dev(dev_fds, int(cfg["tmp_mb"]))

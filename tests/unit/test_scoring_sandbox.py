@@ -156,7 +156,10 @@ WRITE_WAYS = {
 @pytest.fixture(scope="module")
 def place():
     """A directory on the host's root filesystem (not /tmp) that any user may write: 'outside', a project and a home."""
-    base = Path(tempfile.mkdtemp(prefix="evalray-sbx-escape-", dir="/" if os.geteuid() == 0 else None))
+    try:
+        base = Path(tempfile.mkdtemp(prefix="evalray-sbx-escape-", dir="/" if os.geteuid() == 0 else None))
+    except OSError:  # a read-only / (a container): the default temp dir (then private in the sandbox too)
+        base = Path(tempfile.mkdtemp(prefix="evalray-sbx-escape-"))
     for sub in ("outside", "project", "home"):
         (base / sub).mkdir()
     for path in (base, *base.iterdir()):
