@@ -326,7 +326,7 @@ def test_root_home_and_project_are_hidden_but_python_works(who, place):
 
 
 def test_no_privileges_no_new_privileges_and_a_seccomp_filter(who):
-    name, run, _marker = who
+    _name, run, _marker = who
     program = ("import os\nstatus = dict(l.split(':', 1) for l in open('/proc/self/status').read().splitlines())\n"
                "print(status['NoNewPrivs'].strip(), status['Seccomp'].strip(), status['Uid'].split()[0])\n"
                "assert os.system('su -c id root') != 0 and os.system('mount -t tmpfs x /tmp') != 0")
