@@ -84,3 +84,21 @@ def test_truncation_is_from_the_left():
     tokens, n = tok.scoring_window([1], [2, 3, 4, 5, 6], max_length=3)
     assert tokens == [3, 4, 5, 6] and n == 3
     assert tok.truncate_prompt(None, [1, 2, 3, 4], max_length=5, max_new_tokens=2) == [2, 3, 4]
+
+
+def test_vllm_encoder_gives_the_engine_the_tokenizers_special_tokens(tokenizer):
+    """The vllm backend hands token ids to the engine: the same BOS rule and split (no engine needed)."""
+    from evalray.job import spec as specs
+    from evalray.models.vllm_backend import CONT_LEN, Encoder
+    from evalray.types import Request
+
+    source = "builtin:tiny-llama" if tokenizer.bos_token == "<s>" else "builtin:tiny-gpt2"
+    fields = {"name": "t", "backend": "vllm", "source": source}
+    parse = getattr(specs, "parse_model_spec", None)
+    encoder = Encoder(parse(fields) if parse else specs.ModelSpec(**fields), resolve_source(source), 2048)
+    generate = encoder.parts(Request(kind="generate", prompt=CONTEXT, max_tokens=8))
+    assert generate[0]["tokenized_prompt"] == list(tokenizer(CONTEXT).input_ids)
+    (scored,) = encoder.parts(Request(kind="loglikelihood", prompt=CONTEXT, continuations=(CONTINUATION,)))
+    ctx, cont = tok.split_context_continuation(tokenizer, CONTEXT, CONTINUATION)
+    assert scored["tokenized_prompt"] == ctx + cont and scored[CONT_LEN] == len(cont)
+    assert (scored["tokenized_prompt"][0] == tokenizer.bos_token_id) == tok.adds_bos_by_default(tokenizer)
