@@ -187,7 +187,7 @@ def _unavailable(missing: tuple[str, ...]) -> SandboxUnavailable:
         f"set {REQUIRE_ENV}=best_effort (or Limits.require) to run generated code with weaker isolation")
 
 
-def _child_args(limits: Limits, outer: str, dirs: list[str], python: str, mode: str) -> list[str]:
+def _child_args(limits: Limits, outer: str, caps: tree.TreeLimits, python: str, mode: str) -> list[str]:
     return [
         f"cpu={max(1, int(limits.cpu_s))}",
         f"mem={limits.memory_mb * 2**20}",
@@ -196,11 +196,12 @@ def _child_args(limits: Limits, outer: str, dirs: list[str], python: str, mode: 
         f"nproc={limits.max_processes}",
         f"tmp_mb={limits.tmp_mb}",
         f"report={os.path.join(outer, 'report')}",
-        f"cgroups={','.join(dirs)}",
+        f"cgroups={','.join(caps.dirs)}",
+        f"memcg={caps.memory_dir or ''}",  # the child reports tree_memory_limit once it is inside this one
         f"uid={2**20 + secrets.randbelow(2**19)}",  # root's sandbox runs as a uid of its own
         f"mask={','.join(_masks(python))}",
         f"keep={','.join(_keep(python))}",
-        f"need={','.join(k for k in LEVELS if k != 'tree_memory_limit')}",
+        f"need={','.join(LEVELS)}",
         f"require={mode}",
     ]
 
@@ -238,7 +239,7 @@ def run_program(program: str, limits: Limits | None = None, python: str | None =
         start = time.monotonic()
         with open(out_path, "wb") as out, open(err_path, "wb") as err:
             proc = subprocess.Popen(
-                [python, "-I", "-B", "-c", CHILD_SOURCE, *_child_args(limits, outer, caps.dirs, python, mode)],
+                [python, "-I", "-B", "-c", CHILD_SOURCE, *_child_args(limits, outer, caps, python, mode)],
                 cwd=workdir, env=_clean_env(workdir), stdin=subprocess.DEVNULL, stdout=out, stderr=err,
                 start_new_session=True, close_fds=True,
             )
@@ -259,9 +260,7 @@ def _result(returncode: int, ending: str, limits: Limits, outer: str, duration: 
         report = json.loads(_read(os.path.join(outer, "report"), 1 << 16) or "{}")
     except ValueError:
         report = {}
-    missing = tuple(k for k in LEVELS if k != "tree_memory_limit" and not report.get(k))
-    if caps.memory != "cgroup":
-        missing += ("tree_memory_limit",)
+    missing = tuple(k for k in LEVELS if not report.get(k))
     if mode == "strict" and missing and returncode == STRICT_EXIT:
         raise _unavailable(missing)
     if mode == "best_effort":

@@ -63,6 +63,7 @@ def join_cgroups():
         except OSError:
             pass
     report["cgroups"] = joined
+    report["tree_memory_limit"] = bool(cfg.get("memcg")) and cfg["memcg"] in joined
 
 
 def write(path, text):

@@ -19,6 +19,7 @@ class TreeLimits:
 
     dirs: list[str] = field(default_factory=list)
     memory: str = "watchdog"  # "cgroup" or "watchdog"
+    memory_dir: str | None = None  # the cgroup holding the memory limit
     oom_files: list[str] = field(default_factory=list)  # memory.events (v2) or memory.oom_control (v1)
 
     def oom_killed(self) -> bool:
@@ -77,15 +78,37 @@ def _write(path: str, value: str) -> bool:
         return False
 
 
+STALE_S = 600  # an empty sandbox cgroup this old was left by a killed caller (programs run for seconds)
+
+
 def _make(parent: str, name: str) -> str | None:
     path = os.path.join(parent, name)
     if not os.path.isdir(parent) or not os.access(parent, os.W_OK):
         return None
+    _sweep(parent)
     try:
         os.mkdir(path)
     except OSError:
         return None
     return path
+
+
+def _sweep(parent: str) -> None:
+    """Remove empty sandbox cgroups left behind by a killed caller (they would keep ``parent`` from being removed)."""
+    try:
+        entries = [e for e in os.scandir(parent) if e.name.startswith("evalray-sbx-") and e.is_dir()]
+    except OSError:
+        return
+    for entry in entries:
+        try:
+            if time.time() - entry.stat().st_mtime < STALE_S:
+                continue
+            with open(os.path.join(entry.path, "cgroup.procs")) as f:
+                if f.read().strip():
+                    continue
+            os.rmdir(entry.path)
+        except OSError:
+            pass
 
 
 def make_tree_limits(name: str, memory_bytes: int, max_processes: int) -> TreeLimits:
@@ -103,7 +126,8 @@ def make_tree_limits(name: str, memory_bytes: int, max_processes: int) -> TreeLi
             if _write(os.path.join(path, "memory.max"), str(memory_bytes)):
                 _write(os.path.join(path, "memory.swap.max"), "0")
                 _write(os.path.join(path, "memory.oom.group"), "1")
-                limits.memory, limits.oom_files = "cgroup", [os.path.join(path, "memory.events")]
+                limits.memory, limits.memory_dir = "cgroup", path
+                limits.oom_files = [os.path.join(path, "memory.events")]
             if "pids" in enabled:
                 _write(os.path.join(path, "pids.max"), str(max_processes))
     if limits.memory != "cgroup" and "memory" in mounts and "memory" in own:
@@ -112,7 +136,8 @@ def make_tree_limits(name: str, memory_bytes: int, max_processes: int) -> TreeLi
             limits.dirs.append(path)
             if _write(os.path.join(path, "memory.limit_in_bytes"), str(memory_bytes)):
                 _write(os.path.join(path, "memory.memsw.limit_in_bytes"), str(memory_bytes))
-                limits.memory, limits.oom_files = "cgroup", [os.path.join(path, "memory.oom_control")]
+                limits.memory, limits.memory_dir = "cgroup", path
+                limits.oom_files = [os.path.join(path, "memory.oom_control")]
     if "pids" in mounts and "pids" in own:
         path = _make(mounts["pids"] + own["pids"].rstrip("/"), name)
         if path:
