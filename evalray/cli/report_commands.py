@@ -57,6 +57,10 @@ def _selections(run_args: list[str], models: Optional[str]):
         if not path.is_dir():
             raise EvalrayError(f"{run}: no such run directory")
         picked.append((path, run.rstrip("/"), model))
+    names = [p.resolve().name for p, _, _ in picked]
+    distinct_dirs = {p.resolve() for p, _, _ in picked}
+    if len(set(names)) == len(distinct_dirs):  # short labels: the run folders' names, when they tell runs apart
+        picked = [(p, p.resolve().name, m) for p, _, m in picked]
     return selections(picked, [m for m in models.split(",") if m] if models else None)
 
 
