@@ -16,6 +16,7 @@ from evalray.job.loader import public_job_dict
 from evalray.job.perf_spec import PerfJobSpec
 from evalray.loadgen.records import RECORD_SCHEMA
 from evalray.loadgen.result import PerfResult
+from evalray.results.perf_schema import PerfDocument
 
 SCHEMA_VERSION = 1
 
@@ -51,8 +52,8 @@ def strict_json(value: Any) -> Any:
 
 
 def write_outputs(spec: PerfJobSpec, result: PerfResult, output: Path, started: float) -> None:
-    document = perf_document(spec, result, started)
-    text = json.dumps(strict_json(document), indent=2, allow_nan=False)  # strict JSON: no NaN or Infinity
+    document = PerfDocument.model_validate(strict_json(perf_document(spec, result, started))).model_dump(mode="json")
+    text = json.dumps(document, indent=2, allow_nan=False)  # strict JSON: no NaN or Infinity
     (output / "perf.json").write_text(text + "\n", encoding="utf-8")
     tables = [t for t in result.tables if t.num_rows]
     schema = RECORD_SCHEMA.append(pa.field("run", pa.int32()))

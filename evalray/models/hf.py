@@ -13,23 +13,13 @@ from typing import Sequence
 
 from evalray.job.spec import ModelSpec
 from evalray.models.base import Backend
+from evalray.models.decoding import max_new_tokens, stop_strings, truncate_stop
 from evalray.models.tokenization import (
     encode_prompt, scoring_window, split_context_continuation, truncate_prompt,
 )
 from evalray.types import Generation, Request
 
 __all__ = ["BACKEND", "HFBackend", "split_context_continuation", "truncate_stop"]
-
-
-def truncate_stop(text: str, stop: Sequence[str]) -> str:
-    """Cut a generated text at the first stop string."""
-    cut = len(text)
-    for s in stop:
-        if s:
-            index = text.find(s)
-            if index != -1:
-                cut = min(cut, index)
-    return text[:cut]
 
 
 class HFBackend(Backend):
@@ -116,8 +106,8 @@ class HFBackend(Backend):
         gen = self.spec.generation
         groups: dict[tuple, list[int]] = {}
         for index, request in enumerate(requests):
-            max_new = min(request.max_tokens or gen.max_tokens, gen.max_tokens)
-            key = (max_new, tuple(request.stop) + tuple(gen.stop), request.repeats)
+            max_new = max_new_tokens(request, gen)
+            key = (max_new, stop_strings(request, gen), request.repeats)
             groups.setdefault(key, []).append(index)
         results: list[Generation] = [Generation() for _ in requests]
         for (max_new, stop, repeats), indices in groups.items():
@@ -165,3 +155,5 @@ class HFBackend(Backend):
 
 
 BACKEND = HFBackend
+
+from evalray.models.checkpoint import preflight  # noqa: E402,F401  (the plugin's driver-side check)

@@ -32,8 +32,10 @@ import uuid
 from collections.abc import Mapping
 from typing import Any, Iterator, Sequence
 
-from evalray.job.spec import ModelSpec
-from evalray.models.base import Backend, OUTPUT_COLUMNS, generation_columns, request_from_row
+from evalray import rows
+from evalray.job.spec import ModelSpec, parse_model_spec
+from evalray.models.base import Backend
+from evalray.models.decoding import max_new_tokens, stop_strings, truncate_stop
 from evalray.types import Generation, Request
 
 KEY, PART, PARTS, ROW = "_evalray_key", "_evalray_part", "_evalray_parts", "_evalray_row"
@@ -70,10 +72,10 @@ class Encoder:
                 out.append({"tokenized_prompt": whole, PARAMS: self._params(1, (), True, 0), CONT_LEN: n})
             return out
         gen = self.spec.generation
-        max_new = min(request.max_tokens or gen.max_tokens, gen.max_tokens)
+        max_new = max_new_tokens(request, gen)
         ids = encode_prompt(self.tokenizer, request.prompt, request.messages, add_bos)
         ids = truncate_prompt(self.tokenizer, ids, self.max_len, max_new)
-        stop = tuple(request.stop) + tuple(gen.stop)
+        stop = stop_strings(request, gen)
         # greedy repeats are identical: ask once and copy; sampled repeats get one engine row (and seed) each
         n = request.repeats if gen.temperature > 0 else 1
         return [{"tokenized_prompt": ids, PARAMS: self._params(max_new, stop, False, i), CONT_LEN: 0}
@@ -82,10 +84,8 @@ class Encoder:
     def text(self, request: Request, token_ids: Sequence[int]) -> str:
         """Generated tokens -> text as the ``hf`` backend makes it (vLLM's incremental detokenizer holds back a
         trailing incomplete UTF-8 sequence that ``decode`` turns into U+FFFD, so decode here)."""
-        from evalray.models.hf import truncate_stop
-
         text = self.tokenizer.decode(list(token_ids), skip_special_tokens=True)
-        return truncate_stop(text, tuple(request.stop) + tuple(self.spec.generation.stop))
+        return truncate_stop(text, stop_strings(request, self.spec.generation))
 
     def _params(self, max_tokens: int, stop: Sequence[str], logprobs: bool, index: int) -> dict[str, Any]:
         gen = self.spec.generation
@@ -134,6 +134,48 @@ def _cpu_only(spec: ModelSpec) -> bool:
     return spec.resources.num_gpus == 0
 
 
+CPU_KV_CACHE_MAX_GIB = 4  # vLLM's CPU default; more helps only long contexts or many sequences at once
+CPU_KV_CACHE_SHARE = 0.25  # of the memory available now, split over the replicas
+
+
+def cpu_kv_cache_gib(spec: ModelSpec, available_bytes: int | None = None) -> int:
+    """The KV cache (GiB) each CPU engine gets: ``$VLLM_CPU_KVCACHE_SPACE`` when set, else a quarter of the memory
+    available now split over the replicas, at most 4; a machine without 1 GiB to spare fails here, in one line,
+    instead of as a buried "Engine core initialization failed"."""
+    from evalray.errors import BackendError
+
+    explicit = os.environ.get("VLLM_CPU_KVCACHE_SPACE")
+    if explicit:
+        try:
+            value = int(float(explicit))
+        except ValueError:
+            raise BackendError(f"VLLM_CPU_KVCACHE_SPACE={explicit!r} is not a number of GiB") from None
+        if value < 1:
+            raise BackendError("VLLM_CPU_KVCACHE_SPACE must be at least 1 (GiB)")
+        return value
+    if available_bytes is None:
+        available_bytes = _available_memory()
+    share = int(available_bytes * CPU_KV_CACHE_SHARE / spec.replicas / 1024**3)
+    if share < 1:
+        raise BackendError(
+            f"model '{spec.name}': not enough free memory for a vLLM CPU KV cache of 1 GiB per replica "
+            f"({available_bytes / 1024**3:.1f} GiB available for {spec.replicas}); set VLLM_CPU_KVCACHE_SPACE or "
+            "use fewer replicas")
+    return min(CPU_KV_CACHE_MAX_GIB, share)
+
+
+def _available_memory() -> int:
+    """MemAvailable from /proc/meminfo (Linux), else free physical pages."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+
+
 def engine_kwargs(spec: ModelSpec) -> dict[str, Any]:
     """vLLM engine arguments: evalray's model settings, then the user's ``engine:`` block on top."""
     kwargs: dict[str, Any] = {"dtype": spec.dtype, "trust_remote_code": spec.trust_remote_code,
@@ -164,6 +206,8 @@ def processor_config(spec: ModelSpec, path: str):
         # Without a CPU bundle the engine asks for one GPU per worker and a CPU-only cluster waits forever.
         kwargs["placement_group_config"] = {"bundle_per_worker": {"CPU": spec.resources.num_cpus}}
     env = {k: os.environ[k] for k in ("VLLM_CPU_KVCACHE_SPACE", "VLLM_CPU_OMP_THREADS_BIND") if k in os.environ}
+    if _cpu_only(spec):
+        env["VLLM_CPU_KVCACHE_SPACE"] = str(cpu_kv_cache_gib(spec))
     return vLLMEngineProcessorConfig(
         model_source=path,
         engine_kwargs=engine_kwargs(spec),
@@ -184,11 +228,11 @@ class _Explode:
     """Request row -> engine rows; the original row travels pickled in the first part."""
 
     def __init__(self, spec_json: str, path: str, max_len: int) -> None:
-        self.encoder = Encoder(ModelSpec.model_validate_json(spec_json), path, max_len)
+        self.encoder = Encoder(parse_model_spec(spec_json), path, max_len)
 
     def __call__(self, row: dict[str, Any]) -> Iterator[dict[str, Any]]:
         key = uuid.uuid4().hex
-        request = request_from_row(row)
+        request = rows.decode_request(row)
         try:
             parts = self.encoder.parts(request)
             error = None
@@ -254,25 +298,24 @@ class _Regroup:
     """All parts of one request -> the original row plus the output columns."""
 
     def __init__(self, spec_json: str, path: str) -> None:
-        spec = ModelSpec.model_validate_json(spec_json)
+        spec = parse_model_spec(spec_json)
         self.served_by = f"{spec.name}/vllm"
         self.encoder = Encoder(spec, path, 0)
 
     def __call__(self, table):
-        import pyarrow as pa
 
         parts = table.to_pylist()
         blob = next(p[ROW] for p in parts if p[ROW])
         row = pickle.loads(blob)
-        request = request_from_row(row)
+        request = rows.decode_request(row)
         decoded = [{"part": p[PART], "text": self.encoder.text(request, p["tokens"] or []),
                      "loglikelihood": p["loglikelihood"], "greedy": p["greedy"], "error": p["error"]} for p in parts]
         if len(parts) != parts[0][PARTS]:
             generation = Generation(error=f"engine returned {len(parts)} of {parts[0][PARTS]} parts")
         else:
             generation = combine(parts[0][KIND], int(row.get("repeats") or 1), decoded)
-        row.update(generation_columns(generation, self.served_by, ""))
-        return pa.Table.from_pylist([row])
+        row.update(rows.encode_generation(generation, self.served_by, ""))
+        return rows.table_from_rows([row])
 
 
 def build_stage(ds, spec: ModelSpec):
@@ -359,4 +402,6 @@ class VLLMBackend(Backend):
 
 
 BACKEND = VLLMBackend
-__all__ = ["BACKEND", "OUTPUT_COLUMNS", "build_stage", "VLLMBackend"]
+__all__ = ["BACKEND", "build_stage", "VLLMBackend"]
+
+from evalray.models.checkpoint import preflight  # noqa: E402,F401  (the plugin's driver-side check)

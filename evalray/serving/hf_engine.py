@@ -79,7 +79,7 @@ class HFEngine:
         """Text deltas of one generation as the model produces them (stop strings are never emitted)."""
         from transformers import TextIteratorStreamer
 
-        from evalray.models.hf import truncate_stop
+        from evalray.models.decoding import truncate_stop
         from evalray.models.tokenization import truncate_prompt
 
         torch = self.backend.torch
