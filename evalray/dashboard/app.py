@@ -94,7 +94,7 @@ class Dashboard:
 
     # ---- one run ---------------------------------------------------------------------------------------------------
     def progress(self, path: Path) -> dict[str, Any] | None:
-        return run_files._live_progress(path)
+        return run_files.live_progress(path)
 
     def run_page(self, request: Request) -> Response:
         from evalray.results.html_views import run_body

@@ -100,7 +100,7 @@ class RunEntry:
         return data
 
 
-def _live_progress(run_dir: Path) -> dict[str, Any] | None:
+def live_progress(run_dir: Path) -> dict[str, Any] | None:
     """The progress of a run without a result yet, or being written again (progress newer than result.json)."""
     progress = load_progress(run_dir)
     if progress is None:
@@ -115,7 +115,7 @@ def _live_progress(run_dir: Path) -> dict[str, Any] | None:
 
 
 def _eval_entry(run_dir: Path, rel: str) -> RunEntry:
-    progress = _live_progress(run_dir)
+    progress = live_progress(run_dir)
     if progress is not None or not (run_dir / RESULT).is_file():
         progress = progress or {}
         pairs = progress.get("items", [])
