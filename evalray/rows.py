@@ -76,6 +76,7 @@ REQUEST_COLUMNS: tuple[Column, ...] = (
     Column("stop", STRINGS, "stop", _list, _tuple),
     Column("max_tokens", pa.int64(), "max_tokens", lambda v: int(v or 0), lambda v: int(v or 0) or None),
     Column("repeats", pa.int64(), "repeats", lambda v: int(v or 1), lambda v: int(v or 1)),
+    Column("turn", pa.int64(), "turn", lambda v: int(v or 0), lambda v: int(v or 0)),
 )
 # ---- the generation and who made it --------------------------------------------------------------------------------
 GENERATION_COLUMNS: tuple[Column, ...] = (
@@ -99,8 +100,30 @@ SCORE_COLUMNS: tuple[Column, ...] = (
     Column("extracted", pa.string(), "extracted"),
     Column("output", pa.string(), ""),  # the first generated text, for reading
 )
+# ---- judging (evalray.pipeline.judging): who judged which answers, what it was asked, what it said ---------------
+JUDGE_COLUMNS: tuple[Column, ...] = (
+    Column("judge", pa.string(), ""),  # the judge (job name); "" on a model's answer record
+    Column("judge_game", pa.int64(), ""),  # 0 single grading; 1 the model in position A; 2 swapped (B)
+    Column("judge_repeat", pa.int64(), ""),  # 0-based repeat of the same judgment by the same judge
+    Column("opponent", pa.string(), ""),  # pairwise: the other model of the game ("" for single grading)
+    Column("answers", STRINGS, ""),  # the model's answers, turn by turn up to this row's turn
+    Column("opponent_answers", STRINGS, ""),  # pairwise: the opponent's answers
+    Column("answer_error", pa.string(), ""),  # why the model's answer failed (then nothing is judged)
+    Column("judge_prompt", pa.string(), ""),  # the user prompt the judge was sent
+    Column("judgment", pa.string(), ""),  # the judge's raw text
+    Column("verdict", pa.string(), ""),  # the parsed verdict label ("8", "A", "A>>B", "m")
+    Column("verdict_value", pa.float64(), ""),  # rating, or the preference for position A in [0, 1]
+    Column("verdict_weight", pa.float64(), ""),  # battles the verdict counts for (Arena-Hard strong verdicts: 3)
+    Column("judge_error", pa.string(), ""),  # call failed / timed out / unparsable: never a verdict
+    Column("answered_at", pa.float64(), ""),  # unix time the model's answer left its generate stage
+    Column("judge_sent_at", pa.float64(), ""),  # unix time the judge request was built
+    Column("judged_at", pa.float64(), ""),  # unix time the verdict was parsed
+    Column("judge_request_kind", pa.string(), ""),  # the judge request's kind while other judges' stages skip it
+    Column("verdict_format", pa.string(), ""),  # rating | pair | five | logprob | ranking | json
+    Column("replayed", pa.bool_(), ""),  # an earlier round's answer fed to a later round (not recorded twice)
+)
 ALL_COLUMNS: tuple[Column, ...] = (SAMPLE_COLUMNS + ROW_COLUMNS + REQUEST_COLUMNS + GENERATION_COLUMNS
-                                   + IDENTITY_COLUMNS + SCORE_COLUMNS)
+                                   + IDENTITY_COLUMNS + SCORE_COLUMNS + JUDGE_COLUMNS)
 COLUMN_TYPES: dict[str, pa.DataType] = {c.name: c.type for c in ALL_COLUMNS}
 REQUEST_ROW_COLUMNS = SAMPLE_COLUMNS + ROW_COLUMNS + REQUEST_COLUMNS
 OUTPUT_COLUMNS = tuple(c.name for c in GENERATION_COLUMNS + IDENTITY_COLUMNS)
@@ -212,3 +235,17 @@ def append_generations(table: pa.Table, generations: Sequence[Generation], serve
 
 def append_scores(table: pa.Table, rows: Sequence[Mapping[str, Any]]) -> pa.Table:
     return append_columns(table, rows, SCORE_COLUMNS + (GENERATION_COLUMNS[-1],))
+
+
+def judge_defaults() -> dict[str, Any]:
+    """The judge columns of a row that is not (yet) a judgment."""
+    return {"judge": "", "judge_game": 0, "judge_repeat": 0, "opponent": "", "answers": [], "opponent_answers": [],
+            "answer_error": None, "judge_prompt": "", "judgment": None, "verdict": None, "verdict_value": None,
+            "verdict_weight": None, "judge_error": None, "answered_at": None, "judge_sent_at": None, "judged_at": None,
+            "judge_request_kind": "", "verdict_format": "", "replayed": False}
+
+
+def append_judge_columns(table: pa.Table, rows: Sequence[Mapping[str, Any]], names: Iterable[str]) -> pa.Table:
+    """Add (or replace) the named judge columns from per-row dicts."""
+    wanted = set(names)
+    return append_columns(table, rows, [c for c in JUDGE_COLUMNS if c.name in wanted])

@@ -65,6 +65,9 @@ class Request:
     # loglikelihood with per-choice contexts (WinoGrande partial scoring): when non-empty, continuation i is scored
     # given contexts[i] instead of ``prompt``; len(contexts) == len(continuations).
     contexts: tuple[str, ...] = ()
+    # 0-based conversation turn of a multi-turn benchmark (MT-Bench turn 2 is 1; its messages hold the model's own
+    # turn-1 answer); replay answers it with the recorded output of that turn
+    turn: int = 0
 
 
 @dataclass

@@ -214,6 +214,44 @@ def unknown_backend_message(value: Any) -> str:
     return (f"unknown backend '{backend}'{did_you_mean(backend, BACKENDS)}; choose one of {', '.join(BACKENDS)}")
 
 
+class AnchorSpec(StrictModel):
+    model: str | None = Field(
+        None, description="Model whose rating is fixed; default: the baseline (pairwise_baseline), else the mean.")
+    rating: float = Field(1000.0, description="The anchor's rating on the Elo scale (400 points = 10:1 odds).")
+
+
+class ArenaSpec(StrictModel):
+    """How a judged benchmark compares models (``arena:`` of a benchmark entry; default: the benchmark's own)."""
+
+    mode: Literal["single", "pairwise_baseline", "pairwise_all"] | None = Field(
+        None, description="single: each answer graded on its own; pairwise_baseline: every model against `baseline`, "
+        "both orders; pairwise_all: every pair of models, both orders. Default: the benchmark's own mode.")
+    baseline: str | None = Field(None, description="pairwise_baseline: the name of the job model others are compared "
+                                                   "with; default: the job's first model.")
+    repeats: int = Field(1, ge=1, description="Judge calls per judgment and judge (a panel of one judge repeated).")
+    aggregate: Literal["mean", "median", "majority"] = Field(
+        "mean", description="How a sample's verdicts from several judges/repeats combine.")
+    bootstrap: int = Field(1000, ge=0, description="Bootstrap resamples for the Bradley-Terry intervals (0: none).")
+    seed: int = Field(0, description="Seed of the bootstrap resampling.")
+    anchor: AnchorSpec = Field(default_factory=AnchorSpec, description="Which rating is fixed, and at what value.")
+    style_control: bool = Field(False, description="Also fit Bradley-Terry with answer-length and markdown covariates "
+                                                   "(Arena-Hard-Auto's style control).")
+    self_judging: bool = Field(False, description="Let a judge judge its own answers (a judge and a model with the "
+                                                  "same name or the same source and model id).")
+    annotator: Literal["weighted_alpaca_eval_gpt4_turbo", "alpaca_eval_gpt4"] | None = Field(
+        None, description="alpaca_eval: the annotator (default weighted_alpaca_eval_gpt4_turbo, which needs judges "
+        "that return log-probabilities: hf, vllm, or openai completions with echo+logprobs).")
+    difficulty_file: str | None = Field(
+        None, description="alpaca_eval: CSV of index,instruction_difficulty for the length-controlled GLM; default: "
+        "fitted from the job's models (0 with one model).")
+
+
+class JudgeStrategySpec(StrictModel):
+    strategy: Literal["rule", "llm", "auto"] = Field(
+        "rule", description="rule: the benchmark's own extractor; llm: a judge decides correctness against the "
+        "target; auto: the rule, and the judge only where the rule finds no answer.")
+
+
 class BenchmarkSpec(StrictModel):
     name: str = Field(..., description="Benchmark name (see `evalray benchmarks`).")
     limit: int | None = Field(
@@ -232,6 +270,10 @@ class BenchmarkSpec(StrictModel):
     subsets: list[str] | None = Field(None, description="Only these subsets (e.g. MMLU subjects); default: all.")
     repeats: int = Field(1, ge=1, le=1000, description="Generations per sample (pass@k needs k or more).")
     max_tokens: int | None = Field(None, ge=1, le=MAX_TOKENS, description="Override the benchmark's answer length.")
+    judges: list[str] | None = Field(
+        None, description="Names of the job's judges that judge this benchmark; default: every judge (a panel).")
+    arena: ArenaSpec | None = Field(None, description="Judged benchmarks: arena mode, baseline, statistics.")
+    judge: JudgeStrategySpec | None = Field(None, description="Generative benchmarks: who decides correctness.")
 
     @field_validator("name")
     @classmethod
@@ -271,11 +313,18 @@ class JobSpec(JobBase):
     benchmarks: list[BenchmarkSpec] = Field(..., min_length=1, max_length=1024,
                                             description="Benchmarks to run on every model.")
     scoring: ScoringSpec = Field(default_factory=ScoringSpec, description="The scoring stage's Ray tasks.")
+    judges: list[AnyModelSpec] = Field(
+        default_factory=list, description="Judge models (any backend), each with its own actor pool, replicas, "
+        "resources and concurrency, like models; judged benchmarks (mt_bench, arena_hard, alpaca_eval) need one.")
 
     @model_validator(mode="after")
     def _unique_names(self) -> "JobSpec":
-        for kind, names in (("models", [m.name for m in self.models]), ("benchmarks", [b.name for b in self.benchmarks])):
+        for kind, names in (("models", [m.name for m in self.models]), ("benchmarks", [b.name for b in self.benchmarks]),
+                            ("judges", [j.name for j in self.judges])):
             duplicates = sorted({n for n in names if names.count(n) > 1})
             if duplicates:
                 raise ValueError(f"{kind}: '{duplicates[0]}' appears twice; names must be unique")
+        from evalray.job.judging_checks import check_judging
+
+        check_judging(self)
         return self

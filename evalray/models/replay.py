@@ -2,7 +2,8 @@
 
 ``source`` is a JSONL file of ``{"id": ..., "output": ...}`` lines (``"benchmark"`` optional, needed only when two
 benchmarks of the job share an id; ``"output"`` may be a list for ``repeats``), or a directory of
-``<benchmark>.jsonl`` files. ``"id"`` is the sample id (:class:`evalray.types.Sample`): the dataset's own id verbatim
+``<benchmark>.jsonl`` files. For a multi-turn benchmark (MT-Bench) ``"output"`` lists the answers turn by turn
+(``["turn 1 answer", "turn 2 answer"]``) and turn ``t`` is answered with its element. ``"id"`` is the sample id (:class:`evalray.types.Sample`): the dataset's own id verbatim
 where it has one (MATH-500 ``unique_id``, HumanEval ``task_id``, IFEval ``key``, ARC ``id``...), else the row id
 (``"abstract_algebra/3"``). A sample with no recorded output gets an error row, not a crash; two different outputs
 for one (benchmark, id) are an error.
@@ -62,6 +63,11 @@ class ReplayBackend(Backend):
                 outputs = self.by_id.get(sample_id)
             if outputs is None:
                 results.append(Generation(error=f"replay: no output for {benchmark} id {sample_id}"))
+            elif request.turn:  # a later turn of a multi-turn benchmark: that turn's recorded answer
+                results.append(Generation(texts=[outputs[request.turn]] * request.repeats)
+                               if request.turn < len(outputs) else
+                               Generation(error=f"replay: no turn {request.turn + 1} output for {benchmark} id "
+                                                f"{sample_id}"))
             else:
                 results.append(Generation(texts=(outputs * request.repeats)[: max(request.repeats, len(outputs))]))
         return results

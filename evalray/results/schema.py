@@ -60,6 +60,15 @@ class RunResult(_Record):
     scores: list[ScoreRow] = Field(default_factory=list, description="Aggregated scores.")
     counts: list[CountRow] = Field(default_factory=list, description="Samples per model and benchmark.")
     actors: list[ActorCount] = Field(default_factory=list, description="Who served how many samples.")
+    arena: list[dict[str, Any]] = Field(
+        default_factory=list, description="Judged benchmarks: mode, baseline, judges, Bradley-Terry ratings with "
+        "bootstrap intervals, leaderboard, win-rate matrix, battle counts, style control, length control, agreement.")
+    judge_errors: list[dict[str, Any]] = Field(
+        default_factory=list, description="Per benchmark, judge and model: judgments asked, and those that failed "
+        "(errors = unparsable + failed); a failed judgment is never a rating, win, loss or tie.")
+    comparisons: list[dict[str, Any]] = Field(
+        default_factory=list, description="Paired comparisons of every two models per benchmark: difference B - A "
+        "of the primary metric, paired-bootstrap 95% interval, p-value (McNemar exact or sign test).")
     error: str | None = Field(None, description="Why the run failed, one line.")
 
     def as_dict(self) -> dict[str, Any]:

@@ -47,8 +47,9 @@ def sample_table(samples: Sequence[Mapping[str, Any]]) -> pa.Table:
     names = list(dict.fromkeys(name for v in values if v for name in v))
     fields = [pa.field(n, FLOATS if any(isinstance((v or {}).get(n), list) for v in values) else pa.float64())
               for n in names]
-    score_type = pa.struct(fields) if fields else pa.struct([])
-    arrays["scores"] = pa.array([None if v is None else {n: v.get(n) for n in names} for v in values], type=score_type)
+    if fields:  # (Parquet has no struct without fields: a benchmark's baseline model has answers but no scores)
+        arrays["scores"] = pa.array([None if v is None else {n: v.get(n) for n in names} for v in values],
+                                    type=pa.struct(fields))
     order = [c for c in SAMPLE_COLUMNS if c in arrays]
     return pa.table({c: arrays[c] for c in order})
 
@@ -66,11 +67,16 @@ def write_json_atomic(path: Path, data: Any) -> None:
         raise
 
 
-def write_run(output: str, result: RunResult, samples: dict[tuple[str, str], Sequence[Mapping[str, Any]]]) -> str:
+def write_run(output: str, result: RunResult, samples: dict[tuple[str, str], Sequence[Mapping[str, Any]]],
+              judgments: Mapping[str, Sequence[Mapping[str, Any]]] | None = None) -> str:
     """Write everything; return where it went."""
     target = local_path(output)
     staging = target if target is not None else Path(tempfile.mkdtemp(prefix="evalray-out-"))
     staging.mkdir(parents=True, exist_ok=True)
+    if judgments:
+        from evalray.results.judgments import write_judgments
+
+        write_judgments(staging, judgments)
     for (model, benchmark), rows in samples.items():
         path = staging / "samples" / model / f"{benchmark}.parquet"
         path.parent.mkdir(parents=True, exist_ok=True)

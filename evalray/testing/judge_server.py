@@ -1,0 +1,97 @@
+"""A scripted OpenAI-compatible server for judge tests, on 127.0.0.1 in a background thread.
+
+``reply(messages) -> str | int``: the chat answer to the request's messages, or an HTTP status to fail with (every
+attempt fails the same way, so a 500 stays a 500 after the client's retries). ``logprob(prompt, continuation) ->
+float``: the log-probability ``/v1/completions`` with ``echo`` + ``logprobs`` gives the continuation (one token), as
+a log-prob judge needs. ``latency_s`` delays every answer (the throughput benchmark's mock judge). Every request is
+recorded with its arrival time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+import time
+from typing import Callable
+
+from aiohttp import web
+
+Reply = Callable[[list], "str | int"]
+
+
+class ScriptedServer:
+    """``with ScriptedServer(reply) as server:`` serves on ``server.url`` until the block ends."""
+
+    def __init__(self, reply: Reply, logprob: Callable[[str, str], float] | None = None, latency_s: float = 0.0,
+                 model: str = "scripted-judge") -> None:
+        self.reply, self.logprob, self.latency_s, self.model = reply, logprob, latency_s, model
+        self.requests: list[tuple[float, dict]] = []  # (arrival time, body)
+        self._lock = threading.Lock()
+        self._socket = socket.create_server(("127.0.0.1", 0))
+        self.port = self._socket.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}/v1"
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._started = threading.Event()
+
+    def __enter__(self) -> "ScriptedServer":
+        self._thread.start()
+        self._started.wait(10)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._socket.close()
+
+    def _serve(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        app = web.Application()
+        app.router.add_get("/v1/models", self._models)
+        app.router.add_post("/v1/chat/completions", self._chat)
+        app.router.add_post("/v1/completions", self._completions)
+        self._runner = web.AppRunner(app)
+        self._loop.run_until_complete(self._runner.setup())
+        self._loop.run_until_complete(web.SockSite(self._runner, self._socket).start())
+        self._started.set()
+        self._loop.run_forever()
+
+    async def _models(self, request: web.Request) -> web.Response:
+        return web.json_response({"object": "list", "data": [{"id": self.model, "object": "model"}]})
+
+    async def _record(self, request: web.Request) -> dict:
+        body = await request.json()
+        with self._lock:
+            self.requests.append((time.time(), body))
+        if self.latency_s:
+            await asyncio.sleep(self.latency_s)
+        return body
+
+    async def _chat(self, request: web.Request) -> web.Response:
+        body = await self._record(request)
+        answer = self.reply(body["messages"])
+        if isinstance(answer, int):
+            return web.json_response({"error": f"scripted {answer}"}, status=answer)
+        return web.json_response({"choices": [{"message": {"role": "assistant", "content": answer}}]})
+
+    async def _completions(self, request: web.Request) -> web.Response:
+        body = await self._record(request)
+        prompt = body["prompt"]
+        if not body.get("echo") or self.logprob is None:
+            answer = self.reply([{"role": "user", "content": prompt}])
+            if isinstance(answer, int):
+                return web.json_response({"error": f"scripted {answer}"}, status=answer)
+            return web.json_response({"choices": [{"text": answer}]})
+        # the continuation is the last character (the judges' one-token answers m / M)
+        context, continuation = prompt[:-1], prompt[-1:]
+        value = self.logprob(context, continuation)
+        if isinstance(value, int) and not isinstance(value, bool) and value >= 400:
+            return web.json_response({"error": f"scripted {value}"}, status=value)
+        logprobs = {"tokens": [context, continuation], "text_offset": [0, len(context)],
+                    "token_logprobs": [None, float(value)], "top_logprobs": [None, {continuation: float(value)}]}
+        return web.json_response({"choices": [{"text": prompt + "!", "logprobs": logprobs}]})
+
+    def judged_texts(self) -> list[str]:
+        """The last user message of every chat request received."""
+        return [body["messages"][-1]["content"] for _, body in self.requests if "messages" in body]
