@@ -96,11 +96,29 @@ def start_ray(address: str | None = None, *, namespace: str | None = None, runti
     else:
         # address="local": always a fresh embedded Ray, even when a `ray start` cluster runs on this machine
         kwargs["runtime_env"] = env_vars_to_environment(runtime_env)
-        ray.init(address="local", num_cpus=num_cpus, include_dashboard=False, _node_ip_address=LOOPBACK, **kwargs)
+        with _loopback_node_address():
+            ray.init(address="local", num_cpus=num_cpus, include_dashboard=False, _node_ip_address=LOOPBACK, **kwargs)
     os.environ.pop("RAY_AUTH_MODE", None)  # ray.init sets it in os.environ; children (ray start, jobs) must not inherit
     for signum, handler in handlers.items():  # Ray's core worker replaces them with its crash handler
         signal.signal(signum, handler)
     return True
+
+
+@contextlib.contextmanager
+def _loopback_node_address() -> Iterator[None]:
+    """Make ``ray.init`` keep the embedded node on 127.0.0.1. Ray turns ``_node_ip_address="127.0.0.1"`` into the
+    machine's address unless ``RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0``, which it reads once, when ray is imported --
+    usually before :func:`start_ray` runs, so the constant is set for the call (the processes Ray starts read the
+    variable from the environment :func:`_quiet_environment` set)."""
+    from ray._private import ray_constants
+
+    before = ray_constants.ENABLE_RAY_CLUSTER
+    if os.environ.get(ray_constants.ENABLE_RAY_CLUSTERS_ENV_VAR) == "0":
+        ray_constants.ENABLE_RAY_CLUSTER = False
+    try:
+        yield
+    finally:
+        ray_constants.ENABLE_RAY_CLUSTER = before
 
 
 def env_vars_to_environment(runtime_env: dict[str, Any] | None) -> dict[str, Any] | None:
