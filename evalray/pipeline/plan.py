@@ -41,10 +41,15 @@ class RunPlan:
     def expected(self, model: str, benchmark: str) -> int:
         return sum(1 for row in self.rows_by_model.get(model, []) if row["benchmark"] == benchmark)
 
+    def pending(self, done: set[tuple[str, str]]) -> dict[str, list[dict[str, Any]]]:
+        """The request rows still to answer: those whose (model, uid) is not in ``done``."""
+        return {model: [row for row in rows if (model, row["uid"]) not in done]
+                for model, rows in self.rows_by_model.items()}
+
 
 def plan_run(job: JobSpec, output: str | None = None) -> RunPlan:
     """Check every model (one line on failure, before Ray starts) and build all request rows."""
-    for model in job.models:
+    for model in list(job.models) + list(job.judges):
         plugin_for(model).preflight(model)
     run_id = f"{job.name}-{dt.datetime.now().strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
     plan = RunPlan(job=job, run_id=run_id, output=output or job.output, started_at=now())
