@@ -211,3 +211,41 @@ def test_arena_hard_fail_closed_and_streaming(ray_session, tmp_path):
     answered = max(j["answered_at"] for j in judgments)
     assert min(j["judge_sent_at"] for j in judgments) < answered
     assert min(j["judged_at"] for j in judgments) < answered
+
+
+def alpaca_logprob(context: str, token: str) -> float:
+    """The weighted annotator's token log-probs: the token naming the candidate's output gets 0.7 (of the two)."""
+    import math
+
+    outputs = dict(re.findall(r'"model_identifier": "(m|M)",\s*"output": """(.*?)"""', context, re.S))
+    return math.log(0.7) if outputs[token].startswith("cand") else math.log(0.3)
+
+
+def test_alpaca_eval_weighted_annotator_from_logprobs(ray_session, tmp_path):
+    data = shared_data("alpaca_eval")
+    n = 10
+    same = {0, 5}  # identical outputs: a draw, no judge call
+    (tmp_path / "cand.jsonl").write_text("".join(
+        json.dumps({"id": str(i), "output": "same" if i in same else f"cand {'x' * (i * 40)}"}) + "\n"
+        for i in range(n)))
+    (tmp_path / "base.jsonl").write_text("".join(
+        json.dumps({"id": str(i), "output": "same" if i in same else f"base {i}"}) + "\n" for i in range(n)))
+    with ScriptedServer(lambda m: "unused", logprob=alpaca_logprob) as server:
+        job = JobSpec.model_validate({
+            "name": "ae", "output": str(tmp_path / "out"),
+            "models": [{"name": m, "backend": "replay", "source": str(tmp_path / f"{m}.jsonl"),
+                        "resources": {"num_cpus": 0.1}} for m in ("base", "cand")],
+            "judges": [judge_spec(server.url, chat=False)],
+            "benchmarks": [{"name": "alpaca_eval", "data_dir": str(data), "limit": n,
+                            "arena": {"baseline": "base", "bootstrap": 20}}]})
+        outcome = run_job(job, progress=False)
+        asked = len(server.requests)
+    result = outcome.result
+    assert result["status"] == "completed", result.get("error")
+    assert asked == 2 * 2 * (n - len(same))  # two games x two tokens per judged instruction, none for identical ones
+    rows = {r["metric"]: r for r in result["scores"] if r["model"] == "cand" and r["subset"] is None}
+    expected = [0.5 if i in same else 0.7 for i in range(n)]
+    assert rows["win_rate"]["value"] == pytest.approx(sum(expected) / n)
+    assert rows["discrete_win_rate"]["value"] == pytest.approx(sum(0.5 if i in same else 1.0 for i in range(n)) / n)
+    assert 0 < rows["lc_win_rate"]["value"] < 1
+    assert result["arena"][0]["length_controlled"]["difficulty_source"] == "none"
