@@ -23,12 +23,25 @@ def run(
     address: Optional[str] = typer.Option(None, "--address", help="Ray address: 'auto' for a running cluster."),
     output: Optional[str] = typer.Option(None, "--output", "-o", help="Result directory (overrides the job's)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or table."),
+    resume: bool = typer.Option(
+        False, "--resume",
+        help="Continue the unfinished run in the output directory (the job's, or --output RUN_DIR); a different job "
+        "is refused. Without it, an unfinished run of the same job there is continued anyway."),
+    fresh: bool = typer.Option(False, "--fresh", help="Never continue an earlier run: start from scratch."),
+    allow_partial: bool = typer.Option(False, "--allow-partial", help="Exit 0 when some samples errored (status "
+                                       "partial); default exit code 3."),
 ) -> None:
-    """Run a job file: evaluation (kind: eval, the default) or load test (kind: perf)."""
+    """Run a job file: evaluation (kind: eval, the default) or load test (kind: perf).
+
+    Exit codes: 0 completed, 1 failed, 2 bad job file or usage, 3 partial (some samples errored or missing), 130
+    interrupted (Ctrl-C), 143 terminated (SIGTERM). Results collected before a failure or signal are written."""
+    import signal
+
+    from evalray.errors import ConfigError, EvalrayError, PartialRun, StoppedRun, Terminated
     from evalray.job.loader import load_job
 
     job = load_job(job_file, set_ or [])
-    if job.kind == "perf":
+    if getattr(job, "kind", "eval") == "perf":
         from evalray.loadgen.runner import run_perf_job
 
         if output:
@@ -36,20 +49,37 @@ def run(
         location = run_perf_job(job, address)
         typer.echo(f"results: {location}")
         return
+    if resume and fresh:
+        raise ConfigError("--resume and --fresh exclude each other")
     from evalray.pipeline.runner import run_job
     from evalray.results.report import console_table
-
     from evalray.runtime import filtered_stderr
 
-    with filtered_stderr():
-        outcome = run_job(job, address=address, output=output, progress=not quiet)
+    terminated: list[int] = []
+
+    def terminate(signum, frame):
+        terminated.append(signum)
+        raise Terminated()
+
+    signal.signal(signal.SIGTERM, terminate)
+    try:
+        with filtered_stderr():
+            outcome = run_job(job, address=address, output=output, progress=not quiet,
+                              resume=True if resume else (False if fresh else None))
+    except KeyboardInterrupt:  # results collected so far are written by now
+        signal_name, code = ("SIGTERM", 143) if terminated else ("Ctrl-C", 130)
+        raise StoppedRun(f"stopped by {signal_name}; partial results in {output or job.output} "
+                         "(run again to continue)", code) from None
     if not quiet:
         console_table(outcome.result)
     typer.echo(f"results: {outcome.output}")
-    if outcome.result["status"] == "failed":
-        from evalray.errors import EvalrayError
-
+    status = outcome.result["status"]
+    if status == "failed":
         raise EvalrayError(f"run failed: {outcome.result.get('error')} (partial results in {outcome.output})")
+    if status == "partial" and not allow_partial:
+        errors = sum(c["errors"] for c in outcome.result["counts"])
+        missing = sum(max(0, c["expected"] - c["samples"]) for c in outcome.result["counts"])
+        raise PartialRun(f"run partial: {errors} samples errored, {missing} missing (--allow-partial to exit 0)")
 
 
 def validate(
