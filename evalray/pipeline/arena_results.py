@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 from evalray.pipeline.judging import JudgedEntry, judged_entries
+from evalray.rows import score_values
 from evalray.scoring.judges.verdicts import combine_games
 
 Row = dict[str, Any]
@@ -69,7 +70,9 @@ def reduce_judged(job, tables: Iterable[Any]) -> JudgedRun:
                                                           r["opponent"], r["judge_game"], r["judge_repeat"]))
         run.errors += _error_counts(name, mine)
         answers_here = {k[1:]: r for k, r in answers.items() if k[0] == name}
-        if entry.mode == "single":
+        if entry.mode.startswith("correctness"):
+            _correctness(run, entry, answers_here, mine)
+        elif entry.mode == "single":
             _single(run, job, entry, answers_here, mine)
         else:
             _pairwise(run, job, entry, answers_here, mine)
@@ -212,3 +215,33 @@ def _style(first_answers, m1, m2, uid, features) -> tuple[float, ...]:
     a = features(first_answers[(m1, uid)]["answers"][0]) if (m1, uid) in first_answers else (0.0,) * 4
     b = features(first_answers[(m2, uid)]["answers"][0]) if (m2, uid) in first_answers else (0.0,) * 4
     return tuple(a) + tuple(b)
+
+
+def _correctness(run: JudgedRun, entry: JudgedEntry, answers, judgments) -> None:
+    """``judge: {strategy: llm | auto}``: the benchmark's primary metric is 1 when the judges (combined by
+    ``aggregate``, then rounded at 0.5) call the answer correct; with ``auto`` the rule's own score stands wherever it
+    found an answer (``extracted``), and the judge decides only the rest."""
+    from evalray.benchmarks import registry
+
+    metric = registry.get(entry.entry.name).metrics[0]
+    how = entry.entry.arena.aggregate if entry.entry.arena else "mean"
+    values: dict[tuple[str, str], list[float]] = defaultdict(list)
+    errors: dict[tuple[str, str], str] = {}
+    for row in judgments:
+        if row.get("verdict_value") is not None and not row.get("judge_error"):
+            values[(row["model"], row["uid"])].append(row["verdict_value"])
+        else:
+            errors.setdefault((row["model"], row["uid"]), row.get("judge_error") or "no verdict")
+    for (model, uid), first in _first_answers(answers).items():
+        row_error = _answer_error(answers, model, uid, 1)
+        rule = score_values(first)
+        if first.get("extracted") is not None and rule:
+            sample = _sample_row(first, rule, row_error)
+            sample["extracted"] = first["extracted"]
+        elif values.get((model, uid)):
+            verdict = combine(values[(model, uid)], how)
+            sample = _sample_row(first, {metric: 1.0 if verdict > 0.5 else 0.0}, row_error)
+            sample["extracted"] = "judge"
+        else:
+            sample = _sample_row(first, {}, row_error or errors.get((model, uid), "not judged"))
+        run.samples.setdefault((model, entry.entry.name), []).append(sample)

@@ -20,6 +20,8 @@ from typing import Any
 
 import numpy as np
 
+from evalray.rows import score_values
+
 from evalray.pipeline.arena_results import JudgedRun, reduce_judged  # noqa: F401  (the runner's entry point)
 from evalray.pipeline.judging import JudgedEntry, judged_entries
 
@@ -38,7 +40,9 @@ def arena_blocks(job, run: JudgedRun, samples: dict[tuple[str, str], list[Row]])
     blocks: list[Row] = []
     for name, entry in judged_entries(job).items():
         block: Row = {"benchmark": name, "mode": entry.mode, "baseline": entry.baseline, "judges": list(entry.judges)}
-        if entry.mode == "single":
+        if entry.mode.startswith("correctness"):
+            pass
+        elif entry.mode == "single":
             block["leaderboard"] = _single_leaderboard(job, name, samples)
         else:
             extra += _pairwise(block, entry, run, samples)
@@ -124,8 +128,8 @@ def _length_controlled(entry: JudgedEntry, samples) -> tuple[Row, list[Row]]:
     lengths: dict[str, dict[int, float]] = {}
     for model, _ in entry.pairs:
         rows = [r for r in samples.get((model, name), []) if not r.get("error") and r["uid"] in base
-                and "win_rate" in (r.get("scores") or {})]
-        prefs[model] = {int(r["id"]): r["scores"]["win_rate"] for r in rows}
+                and "win_rate" in score_values(r)]
+        prefs[model] = {int(r["id"]): float(score_values(r)["win_rate"]) for r in rows}
         lengths[model] = {int(r["id"]): float(len(r.get("output") or "")) for r in rows}
     base_by_id = {int(uid.split("::")[-1]): float(n) for uid, n in base.items()}
     arena = entry.entry.arena
@@ -168,8 +172,7 @@ def _per_sample(rows: list[Row], metric: str) -> dict[str, float]:
     for row in rows:
         if row.get("error"):
             continue
-        values = {**(row.get("scores") or {}), **(row.get("score_lists") or {})}
-        value = values.get(metric)
+        value = score_values(row).get(metric)
         if value is None or (isinstance(value, list) and not value):
             continue
         out[row["uid"]] = float(np.mean(value)) if isinstance(value, list) else float(value)
@@ -177,8 +180,7 @@ def _per_sample(rows: list[Row], metric: str) -> dict[str, float]:
 
 
 def _primary(benchmark, rows_by_model: list[list[Row]]) -> str | None:
-    present = {k for rows in rows_by_model for r in rows if not r.get("error")
-               for k in list((r.get("scores") or {})) + list((r.get("score_lists") or {}))}
+    present = {k for rows in rows_by_model for r in rows if not r.get("error") for k in score_values(r)}
     for metric in list(benchmark.metrics) + sorted(present):
         if metric in present:
             return metric

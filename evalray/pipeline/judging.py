@@ -52,7 +52,11 @@ def judged_entries(job: JobSpec) -> dict[str, JudgedEntry]:
     models = [m.name for m in job.models]
     for entry in job.benchmarks:
         benchmark = registry.get(entry.name)
+        strategy = entry.judge.strategy if entry.judge else "rule"
         if not is_judged(benchmark):
+            if strategy != "rule":  # a generative benchmark whose correctness a judge decides (llm) or backs (auto)
+                judges = tuple(entry.judges or [j.name for j in job.judges])
+                out[entry.name] = JudgedEntry(entry, f"correctness_{strategy}", judges, (), 1, None)
             continue
         mode = benchmark.arena_mode(entry)
         baseline = None
@@ -116,6 +120,7 @@ class JudgeRequests:
                       "answers": list(row["answers"]) if replayed else previous + [generation.text],
                       "answer_error": row.get("answer_error") if replayed else generation.error,
                       "judge_request_kind": SKIP}
+            answer.update(self._rule_score(answer, generation))
             if self.record and not replayed:
                 out.append(answer)
             key = (row["benchmark"], request.turn)
@@ -126,6 +131,9 @@ class JudgeRequests:
     def _requests(self, answer: dict[str, Any], turn: int) -> list[dict[str, Any]]:
         name = answer["benchmark"]
         entry = self.entries[name]
+        if entry.mode.startswith("correctness"):
+            return [req for judge in self._judges_for(entry, answer["model"])
+                    for req in self._correctness(answer, judge, entry)]
         if entry.mode == "single":
             return [req for judge in self._judges_for(entry, answer["model"])
                     for req in self._single(answer, turn, judge, entry)]
@@ -146,6 +154,28 @@ class JudgeRequests:
 
     def _repeats(self, entry: JudgedEntry) -> int:
         return entry.entry.arena.repeats if entry.entry.arena else 1
+
+    def _correctness(self, answer, judge, entry) -> list[dict[str, Any]]:
+        from evalray.scoring.judges.templates import builtin
+
+        if answer.get("extracted") is not None:  # auto: the rule found an answer, no judge needed
+            return []
+        sample = rows.decode_sample(answer)
+        values = {"question": sample.input, "target": sample.target, "answer": answer["answers"][-1]}
+        return [self._row(answer, builtin("correctness-v1"), values, judge, 0, repeat, "", [])
+                for repeat in range(self._repeats(entry))]
+
+    def _rule_score(self, answer: dict[str, Any], generation) -> dict[str, Any]:
+        """``auto``: the benchmark's own scorer first; its score travels on the answer record."""
+        entry = self.entries.get(answer["benchmark"])
+        empty = rows.encode_score(None, generation.text)
+        if entry is None or entry.mode != "correctness_auto" or answer["answer_error"]:
+            return empty
+        try:
+            score = self.benchmarks[answer["benchmark"]].score(rows.decode_sample(answer), generation, answer["mode"])
+        except Exception:
+            return empty
+        return rows.encode_score(score, generation.text) if score.extracted is not None else empty
 
     def _single(self, answer, turn, judge, entry) -> list[dict[str, Any]]:
         benchmark = self.benchmarks[entry.entry.name]

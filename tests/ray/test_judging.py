@@ -249,3 +249,31 @@ def test_alpaca_eval_weighted_annotator_from_logprobs(ray_session, tmp_path):
     assert rows["discrete_win_rate"]["value"] == pytest.approx(sum(0.5 if i in same else 1.0 for i in range(n)) / n)
     assert 0 < rows["lc_win_rate"]["value"] < 1
     assert result["arena"][0]["length_controlled"]["difficulty_source"] == "none"
+
+
+def test_gsm8k_auto_strategy_asks_the_judge_only_where_the_rule_finds_no_answer(ray_session, tmp_path):
+    data = shared_data("gsm8k")
+    items = [json.loads(line) for line in (data / "test.jsonl").open()][:6]
+    targets = [it["answer"].split("####")[-1].strip() for it in items]
+    # even items: a number the rule reads (right for 0 and 4, wrong for 2); odd items: words only
+    outputs = {0: f"ANSWER: {targets[0]}", 2: "ANSWER: -1", 4: f"ANSWER: {targets[4]}",
+               1: "the answer is right-in-words", 3: "the answer is wrong-in-words", 5: "the answer is right-in-words"}
+    (tmp_path / "m.jsonl").write_text("".join(json.dumps({"id": str(i), "output": o}) + "\n"
+                                              for i, o in outputs.items()))
+    reply = (lambda m: "[[CORRECT]]" if "right-in-words" in m[-1]["content"] else "[[INCORRECT]]")
+    with ScriptedServer(reply) as server:
+        job = JobSpec.model_validate({
+            "name": "auto", "output": str(tmp_path / "out"),
+            "models": [{"name": "m", "backend": "replay", "source": str(tmp_path / "m.jsonl"),
+                        "resources": {"num_cpus": 0.1}}],
+            "judges": [judge_spec(server.url)],
+            "benchmarks": [{"name": "gsm8k", "data_dir": str(data), "limit": 6, "judge": {"strategy": "auto"}}]})
+        outcome = run_job(job, progress=False)
+        asked = server.judged_texts()
+    result = outcome.result
+    assert result["status"] == "completed", result.get("error")
+    assert len(asked) == 3 and all("[Reference Answer]" in text for text in asked)
+    row = next(r for r in result["scores"] if r["metric"] == "exact_match" and r["subset"] is None)
+    assert row["value"] == pytest.approx(4 / 6) and row["n"] == 6  # 0, 4 by the rule; 1, 5 by the judge
+    samples = {r["id"]: r for r in pq.read_table(Path(outcome.output) / "samples/m/gsm8k.parquet").to_pylist()}
+    assert samples["1"]["extracted"] == "judge" and samples["0"]["extracted"] == targets[0]

@@ -3,6 +3,8 @@
 * MT-Bench: FastChat's ``judge_prompts.jsonl``, read from the benchmark's data folder
   (``fastchat/llm_judge/data/judge_prompts.jsonl``): ``single-v1``, ``single-math-v1`` (with the GPT-4 reference
   answer), their ``-multi-turn`` variants for turn 2, and ``pair-v2`` / ``pair-math-v1`` (+ ``-multi-turn``).
+* evalray's ``correctness-v1`` (``judge: {strategy: llm | auto}`` of a generative benchmark: correct or not against
+  the target);
 * Arena-Hard-Auto ``arena-hard-v0.1`` and AlpacaEval's ``weighted_alpaca_eval_gpt4_turbo`` / ``alpaca_eval_gpt4``:
   ``evalray/data/judge_prompts/judge_prompts.jsonl`` (the texts of those projects, Apache-2.0, with their source in
   each record).
@@ -96,7 +98,8 @@ def builtin_templates() -> dict[str, JudgeTemplate]:
     for line in text.splitlines():
         if line.strip():
             record = json.loads(line)
-            fields = {"arena-hard-v0.1": ("question_1", "answer_1", "answer_2")}.get(
+            fields = {"arena-hard-v0.1": ("question_1", "answer_1", "answer_2"),
+                      "correctness-v1": ("question", "target", "answer")}.get(
                 record["name"], ("instruction", "output_1", "output_2"))
             templates[record["name"]] = JudgeTemplate(
                 name=record["name"], system_prompt=record["system_prompt"], prompt_template=record["prompt_template"],

@@ -10,6 +10,8 @@ Every parser fails closed: a text without a verdict of the expected shape is a :
 * ``logprob`` — AlpacaEval 2 ``weighted_alpaca_eval_gpt4_turbo``: from the log-probabilities of the two one-token
   answers, ``P(first) = exp(lp_first - logsumexp(lp_first, lp_second))``;
 * ``ranking`` — AlpacaEval 1 ``alpaca_eval_gpt4``: a Python list of ``{'model': ..., 'rank': 1|2}``;
+* ``correct`` — evalray's correctness judge (``judge: {strategy: llm | auto}``): ``[[CORRECT]]`` (1) or
+  ``[[INCORRECT]]`` (0), exactly one of them;
 * ``json`` — custom judges: the first JSON object of the text with ``"score"`` (a rating) or ``"winner"``
   (``"A"``, ``"B"`` or ``"tie"``).
 
@@ -28,7 +30,7 @@ from dataclasses import dataclass
 from typing import Literal, Sequence
 
 VerdictFormat = Literal["rating", "pair", "five", "logprob", "ranking", "json"]
-FORMATS: tuple[str, ...] = ("rating", "pair", "five", "logprob", "ranking", "json")
+FORMATS: tuple[str, ...] = ("rating", "pair", "five", "logprob", "ranking", "json", "correct")
 PAIRWISE_FORMATS = ("pair", "five", "logprob", "ranking")
 
 _RATING = re.compile(r"\[\[(\d+\.?\d*)\]\]")
@@ -131,8 +133,18 @@ def parse_json(text: str) -> Verdict:
     return unparsable("json", text)
 
 
+def parse_correct(text: str) -> Verdict:
+    found = {label for label in ("CORRECT", "INCORRECT") if f"[[{label}]]" in text}
+    if len(found) != 1:
+        return unparsable("correctness", text) if not found else Verdict(error="both [[CORRECT]] and [[INCORRECT]]")
+    label = found.pop()
+    return Verdict(label=label, value=1.0 if label == "CORRECT" else 0.0)
+
+
 def parse_verdict(kind: str, text: str, loglikelihoods: Sequence[float] = ()) -> Verdict:
     """The verdict of one judge reply of the given format."""
+    if kind == "correct":
+        return parse_correct(text)
     if kind == "rating":
         return parse_rating(text)
     if kind == "pair":
