@@ -54,6 +54,9 @@ def markdown_report(result: dict[str, Any]) -> str:
         for row in detail:
             lines.append(f"| {row['model']} | {row['benchmark']} | {row['level']} | {row['subset']} | {row['metric']} | "
                          f"{_fmt(row['value'])} | {_fmt(row['stderr'])} | {row['n']} |")
+    from evalray.results.arena_report import arena_markdown
+
+    lines += arena_markdown(result)  # judged benchmarks' leaderboards, win rates; paired comparisons
     lines += ["", "## Samples", "", "| model | benchmark | samples | errors |", "|---|---|---:|---:|"]
     for count in result.get("counts", []):
         lines.append(f"| {count['model']} | {count['benchmark']} | {count['samples']} | {count['errors']} |")
@@ -66,4 +69,7 @@ def html_report(result: dict[str, Any]) -> str:
     from evalray.results.html_templates import inline_plotly, page
     from evalray.results.html_views import run_body
 
-    return page(f"evalray report: {result.get('name', '?')}", run_body(result), plotly_js=inline_plotly())
+    from evalray.results.arena_report import arena_html
+
+    return page(f"evalray report: {result.get('name', '?')}", run_body(result) + arena_html(result),
+                plotly_js=inline_plotly())
