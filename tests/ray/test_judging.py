@@ -68,9 +68,12 @@ def single_reply(messages):
 
 def test_mt_bench_single_equals_fastchat_formula_and_turn2_sees_turn1(ray_session, tmp_path):
     data = shared_data("mt_bench")
-    with ScriptedServer(single_reply) as server:
-        outcome = run_job(mt_job(tmp_path, data, [judge_spec(server.url)]), progress=False)
+    # a panel of two judges, each with its own pool: the second one's stage must not disturb the first one's verdicts
+    with ScriptedServer(single_reply) as server, ScriptedServer(single_reply) as second:
+        outcome = run_job(mt_job(tmp_path, data, [judge_spec(server.url), judge_spec(second.url, name="judge2")]),
+                          progress=False)
         prompts = server.judged_texts()
+        assert sorted(second.judged_texts()) == sorted(prompts)
     result = outcome.result
     assert result["status"] == "completed", result.get("error")
     qs = mt_questions(data)
@@ -94,7 +97,11 @@ def test_mt_bench_single_equals_fastchat_formula_and_turn2_sees_turn1(ray_sessio
         assert [t[2] for t in tags] == [1, 2] and tags[0][:2] == tags[1][:2]
     assert sum("reference answer" in p.lower() for p in prompts) == 2 * 2 * LIMIT  # math: 2 models x 2 turns
     judgments = pq.read_table(Path(outcome.output) / "judgments" / "mt_bench.parquet").to_pylist()
-    assert len(judgments) == 2 * 2 * len(qs) and all(j["judge_error"] is None for j in judgments)
+    assert len(judgments) == 2 * 2 * 2 * len(qs) and all(j["judge_error"] is None for j in judgments)
+    assert {j["judge"] for j in judgments} == {"judge", "judge2"}
+    agreement = result["arena"][0]["agreement"]
+    assert agreement["percent_agreement"] == 1.0 and agreement["krippendorff_alpha"] == 1.0
+    assert agreement["items"] == 2 * 2 * len(qs)
 
 
 def order_dependent_reply(messages):
