@@ -28,6 +28,7 @@ def check_judging(job: Any) -> None:
                 known = f"the job's judges are: {', '.join(judges)}" if judges else "the job has no judges: add `judges:`"
                 fail(("benchmarks", i, "judges"), f"unknown judge '{name}'{did_you_mean(name, judges)}; {known}", name)
         arena = entry.arena
+        judged = entry.name in JUDGED_BENCHMARKS or (entry.judge is not None and entry.judge.strategy != "rule")
         if arena is not None and arena.baseline is not None and arena.baseline not in models:
             fail(("benchmarks", i, "arena", "baseline"),
                  f"unknown model '{arena.baseline}'{did_you_mean(arena.baseline, models)}; the baseline must be one "
@@ -35,10 +36,12 @@ def check_judging(job: Any) -> None:
         if arena is not None and arena.anchor.model is not None and arena.anchor.model not in models:
             fail(("benchmarks", i, "arena", "anchor", "model"),
                  f"unknown model '{arena.anchor.model}'; the anchor must be one of the job's models", arena.anchor.model)
-        judged = entry.name in JUDGED_BENCHMARKS or (entry.judge is not None and entry.judge.strategy != "rule")
         if judged and not judges:
             fail(("benchmarks", i, "name"), f"benchmark {entry.name} needs a judge: add a `judges:` list to the job",
                  entry.name)
+        if arena is not None and not judged:
+            fail(("benchmarks", i, "arena"), f"benchmark {entry.name} is not judged: `arena` applies to "
+                 f"{', '.join(JUDGED_BENCHMARKS)} and to benchmarks with `judge: {{strategy: llm | auto}}`", entry.name)
         mode = arena.mode if arena is not None else None
         if mode in ("pairwise_baseline", "pairwise_all") and len(models) < 2:
             fail(("benchmarks", i, "arena", "mode"), f"{mode} needs at least two models", mode)
