@@ -75,7 +75,7 @@ def _prepared(cache: dict[tuple[str, bool, bool], Prepared], entry: BenchmarkSpe
     from evalray.benchmarks import registry
 
     force_generate = plugin_for(model).capabilities.forces_generate
-    key = (entry.name, model.chat, force_generate)
+    key = (entry.model_dump_json(), model.chat, force_generate)
     if key not in cache:
         benchmark = registry.get(entry.name)
         cache[key] = list(benchmark.requests(entry, model.chat, seed, force_generate))
