@@ -80,9 +80,12 @@ def split_rows(job: JobSpec, rows_by_model: dict[str, list[dict[str, Any]]]):
 
 
 def self_judging(judge: ModelSpecBase, model: ModelSpecBase) -> bool:
-    """A judge and a model are the same when they share a name, or a source and model id."""
-    return judge.name == model.name or (judge.source == model.source and
-                                        getattr(judge, "model_id", None) == getattr(model, "model_id", None))
+    """A judge and a model are the same when they share a name, or the same backend, source and model id (recorded
+    answers, ``replay`` / ``simulated``, are never the same model as a judge by their source)."""
+    if judge.name == model.name:
+        return True
+    return (judge.backend == model.backend and judge.backend not in ("replay", "simulated")
+            and judge.source == model.source and getattr(judge, "model_id", None) == getattr(model, "model_id", None))
 
 
 # ---- the stages ---------------------------------------------------------------------------------------------------
