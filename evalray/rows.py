@@ -115,6 +115,8 @@ JUDGE_COLUMNS: tuple[Column, ...] = (
     Column("verdict_value", pa.float64(), ""),  # rating, or the preference for position A in [0, 1]
     Column("verdict_weight", pa.float64(), ""),  # battles the verdict counts for (Arena-Hard strong verdicts: 3)
     Column("judge_error", pa.string(), ""),  # call failed / timed out / unparsable: never a verdict
+    Column("answered_by", pa.string(), ""),  # the model actor that answered (served_by is the judge's after its stage)
+    Column("answered_on", pa.string(), ""),  # the node it ran on
     Column("answered_at", pa.float64(), ""),  # unix time the model's answer left its generate stage
     Column("judge_sent_at", pa.float64(), ""),  # unix time the judge request was built
     Column("judged_at", pa.float64(), ""),  # unix time the verdict was parsed
@@ -241,7 +243,8 @@ def judge_defaults() -> dict[str, Any]:
     """The judge columns of a row that is not (yet) a judgment."""
     return {"judge": "", "judge_game": 0, "judge_repeat": 0, "opponent": "", "answers": [], "opponent_answers": [],
             "answer_error": None, "judge_prompt": "", "judgment": None, "verdict": None, "verdict_value": None,
-            "verdict_weight": None, "judge_error": None, "answered_at": None, "judge_sent_at": None, "judged_at": None,
+            "verdict_weight": None, "judge_error": None, "answered_by": None, "answered_on": None,
+            "answered_at": None, "judge_sent_at": None, "judged_at": None,
             "judge_request_kind": "", "verdict_format": "", "replayed": False}
 
 

@@ -95,7 +95,8 @@ def _error_counts(benchmark: str, judgments: list[Row]) -> list[Row]:
 def _sample_row(answer: Row, scores: dict[str, Any], error: str | None) -> Row:
     answers = list(answer.get("answers") or [])
     return {**{k: answer.get(k) for k in ("uid", "id", "benchmark", "subset", "model", "mode", "prompt", "messages",
-                                          "target", "served_by", "node_id")},
+                                          "target")},
+            "served_by": answer.get("answered_by"), "node_id": answer.get("answered_on"),
             "output": "\n\n".join(answers), "texts": answers,
             "scores": {k: v for k, v in scores.items() if not isinstance(v, list)},
             "score_lists": {k: v for k, v in scores.items() if isinstance(v, list)},

@@ -122,6 +122,8 @@ class JudgeRequests:
             answer = {**row, **rows.judge_defaults(), "answered_at": row.get("answered_at"),
                       "answers": list(row["answers"]) if replayed else previous + [generation.text],
                       "answer_error": row.get("answer_error") if replayed else generation.error,
+                      "answered_by": row.get("answered_by") if replayed else row.get("served_by"),
+                      "answered_on": row.get("answered_on") if replayed else row.get("node_id"),
                       "judge_request_kind": SKIP}
             answer.update(self._rule_score(answer, generation))
             if self.record and not replayed:

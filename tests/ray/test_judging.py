@@ -214,6 +214,10 @@ def test_arena_hard_fail_closed_and_streaming(ray_session, tmp_path):
     judgments = pq.read_table(Path(outcome.output) / "judgments" / "arena_hard.parquet").to_pylist()
     assert sum(1 for j in judgments if j["judge_error"]) == unparsable + failed
     assert all(j["verdict_value"] is None for j in judgments if j["judge_error"])
+    # samples are credited to the model actors that answered them, not to the judge's actors
+    model_actors = {a["actor_id"] for a in result["actors"] if a["model"] == "slow"}
+    assert model_actors and not model_actors & {j["served_by"] for j in judgments}
+    assert sum(a["samples"] for a in result["actors"] if a["model"] == "slow") == len(questions)
     # streaming: the first judge request (and verdict) came before the slow model's last answer
     answered = max(j["answered_at"] for j in judgments)
     assert min(j["judge_sent_at"] for j in judgments) < answered
