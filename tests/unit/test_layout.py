@@ -35,7 +35,8 @@ NAMES_TO_DO = {
     "ray/test_loopback.py",  # the embedded Ray of `evalray run`: test_runtime_* (or tests/cli, it runs the CLI)
 }
 # in tests/unit but launching the CLI or reading the real data: to move to tests/cli or tests/data
-MOVES_TO_DO = {"unit/test_dashboard_security.py", "unit/test_results_compare.py", "unit/test_dashboard_reports.py"}
+MOVES_TO_DO = {"unit/test_dashboard_security.py", "unit/test_results_compare.py", "unit/test_dashboard_reports.py",
+               "unit/test_pipeline_judge_requests.py"}
 # own copies of a conftest helper
 COPIES_TO_DO = {"ray/test_serve_backend.py"}
 
