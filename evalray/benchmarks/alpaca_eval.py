@@ -17,6 +17,7 @@ tatsu-lab/alpaca_eval does.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import ClassVar
 
 from evalray.benchmarks._io import read_json
 from evalray.benchmarks._judged import JudgedBenchmark
@@ -43,7 +44,7 @@ class AlpacaEval(JudgedBenchmark):
     default_arena_mode = "pairwise_baseline"
     game_rule = "mean"
     answer_tokens = 2048
-    judge_templates = {"pairwise": "weighted_alpaca_eval_gpt4_turbo (log-prob of m / M); alpaca_eval_gpt4 (ranking)"}
+    judge_templates: ClassVar[dict[str, str]] = {"pairwise": "weighted_alpaca_eval_gpt4_turbo (log-prob of m / M); alpaca_eval_gpt4 (ranking)"}
 
     def read_file(self, path: Path) -> list[dict]:
         return list(read_json(path))

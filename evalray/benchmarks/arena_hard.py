@@ -15,6 +15,8 @@ prompts that evalray does not ship).
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from evalray.benchmarks._judged import JudgedBenchmark
 from evalray.benchmarks.base import Source, Split
 from evalray.benchmarks.registry import register
@@ -37,7 +39,7 @@ class ArenaHard(JudgedBenchmark):
     default_arena_mode = "pairwise_baseline"
     game_rule = "battles"
     answer_tokens = 4096
-    judge_templates = {"pairwise": "arena-hard-v0.1 (five-level [[A>>B]] .. [[B>>A]], strong verdicts weigh 3)"}
+    judge_templates: ClassVar[dict[str, str]] = {"pairwise": "arena-hard-v0.1 (five-level [[A>>B]] .. [[B>>A]], strong verdicts weigh 3)"}
 
     def parse(self, record: dict) -> Sample:
         prompt = record.get("prompt")

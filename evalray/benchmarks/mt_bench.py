@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from pathlib import Path
+from typing import ClassVar
 
 from evalray.benchmarks._judged import JudgedBenchmark
 from evalray.benchmarks.base import Source, Split, resolve_data_dir
@@ -46,7 +47,7 @@ class MTBench(JudgedBenchmark):
     metrics = ("score", "score_turn1", "score_turn2", "win_rate", "loss_rate", "tie_rate", "win_rate_adjusted")
     default_arena_mode = "single"
     game_rule = "fastchat"
-    judge_templates = {
+    judge_templates: ClassVar[dict[str, str]] = {
         "single": "single-v1, single-v1-multi-turn; math/reasoning/coding: single-math-v1(-multi-turn) with GPT-4 "
                   "reference answers",
         "pairwise": "pair-v2, pair-v2-multi-turn; math/reasoning/coding: pair-math-v1(-multi-turn)",

@@ -21,8 +21,9 @@ from __future__ import annotations
 
 import statistics
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 from evalray.pipeline.judging import JudgedEntry, judged_entries
 from evalray.rows import score_values

@@ -20,10 +20,9 @@ from typing import Any
 
 import numpy as np
 
-from evalray.rows import score_values
-
 from evalray.pipeline.arena_results import JudgedRun, reduce_judged  # noqa: F401  (the runner's entry point)
 from evalray.pipeline.judging import JudgedEntry, judged_entries
+from evalray.rows import score_values
 
 Row = dict[str, Any]
 
@@ -62,7 +61,11 @@ def _single_leaderboard(job, name, samples) -> list[Row]:
 
 
 def _pairwise(block: Row, entry: JudgedEntry, run: JudgedRun, samples) -> list[Row]:
-    from evalray.scoring.arena.bradley_terry import bootstrap_ratings, expected_win_rate, win_rate_matrix
+    from evalray.scoring.arena.bradley_terry import (
+        bootstrap_ratings,
+        expected_win_rate,
+        win_rate_matrix,
+    )
 
     name = entry.entry.name
     arena = entry.entry.arena

@@ -22,8 +22,9 @@ turns (turn-1 answers enter round 2 at once, so judging starts while turn 2 is g
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 from evalray import rows
 from evalray.job.spec import BenchmarkSpec, JobSpec, ModelSpecBase
@@ -178,7 +179,7 @@ class JudgeRequests:
             return empty
         try:
             score = self.benchmarks[answer["benchmark"]].score(rows.decode_sample(answer), generation, answer["mode"])
-        except Exception:
+        except Exception:  # noqa: BLE001 (a scorer bug on one answer: the judge decides it instead)
             return empty
         return rows.encode_score(score, generation.text) if score.extracted is not None else empty
 

@@ -30,7 +30,7 @@ def arena_markdown(result: dict[str, Any]) -> list[str]:
             models = sorted(matrix)
             if models:
                 lines += ["", "win rate (row vs column): ", "",
-                          "| | " + " | ".join(models) + " |", "|---|" + "---:|" * len(models)]
+                          ("| | " + " | ".join(models) + " |"), ("|---|" + "---:|" * len(models))]
                 for a in models:
                     lines.append(f"| {a} | " + " | ".join(_f(matrix[a].get(b)) if b != a else "-" for b in models) + " |")
         elif block.get("leaderboard"):
@@ -39,9 +39,9 @@ def arena_markdown(result: dict[str, Any]) -> list[str]:
                 lines.append(f"| {i} | {r['model']} | {_f(r['score'])} | {r['n']} |")
         agreement = block.get("agreement")
         if agreement:
-            lines += ["", f"judge agreement: {_f(agreement.get('percent_agreement'))} (percent), Cohen's kappa "
-                          f"{_f(agreement.get('cohen_kappa'))}, Krippendorff's alpha "
-                          f"{_f(agreement.get('krippendorff_alpha'))} over {agreement.get('items')} items"]
+            lines += ["", (f"judge agreement: {_f(agreement.get('percent_agreement'))} (percent), Cohen's kappa "
+                           f"{_f(agreement.get('cohen_kappa'))}, Krippendorff's alpha "
+                           f"{_f(agreement.get('krippendorff_alpha'))} over {agreement.get('items')} items")]
     errors = [e for e in result.get("judge_errors") or [] if e.get("errors")]
     if errors:
         lines += ["", "## Judge errors (excluded)", "", "| benchmark | judge | model | judgments | unparsable | failed |",
@@ -61,7 +61,7 @@ def arena_markdown(result: dict[str, Any]) -> list[str]:
 def _cell(value: float | None) -> str:
     if value is None:
         return "<td>-</td>"
-    shade = int(round(255 - 120 * abs(value - 0.5) * 2))
+    shade = round(255 - 120 * abs(value - 0.5) * 2)
     color = f"rgb({shade},{255},{shade})" if value >= 0.5 else f"rgb({255},{shade},{shade})"
     return f'<td style="background:{color};text-align:right">{value:.3f}</td>'
 

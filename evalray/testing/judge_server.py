@@ -13,7 +13,8 @@ import asyncio
 import socket
 import threading
 import time
-from typing import Callable
+from collections.abc import Callable
+from typing import Self
 
 from aiohttp import web
 
@@ -35,7 +36,7 @@ class ScriptedServer:
         self._thread = threading.Thread(target=self._serve, daemon=True)
         self._started = threading.Event()
 
-    def __enter__(self) -> "ScriptedServer":
+    def __enter__(self) -> Self:
         self._thread.start()
         self._started.wait(10)
         return self

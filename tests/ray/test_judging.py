@@ -129,8 +129,8 @@ def test_mt_bench_pairwise_counts_equal_fastchat_and_position_bias_gives_ties(ra
     counts = {"alpha": defaultdict(int), "beta": defaultdict(int)}
     for q in mt_questions(data):
         for turn in (1, 2):
-            def winner(a, b):
-                msg = [{"role": "user", "content": f"<{a}-{q['question_id']}-t1> <{b}-{q['question_id']}-t{turn}>"}]
+            def winner(a, b, qid=q["question_id"], turn=turn):
+                msg = [{"role": "user", "content": f"<{a}-{qid}-t1> <{b}-{qid}-t{turn}>"}]
                 verdict = order_dependent_reply(msg)
                 return a if verdict == "[[A]]" else b
             g1, g2 = winner("alpha", "beta"), winner("beta", "alpha")
@@ -228,7 +228,7 @@ def alpaca_logprob(context: str, token: str) -> float:
     """The weighted annotator's token log-probs: the token naming the candidate's output gets 0.7 (of the two)."""
     import math
 
-    outputs = dict(re.findall(r'"model_identifier": "(m|M)",\s*"output": """(.*?)"""', context, re.S))
+    outputs = dict(re.findall(r'"model_identifier": "(m|M)",\s*"output": """(.*?)"""', context, re.DOTALL))
     return math.log(0.7) if outputs[token].startswith("cand") else math.log(0.3)
 
 

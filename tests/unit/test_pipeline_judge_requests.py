@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from evalray import rows
 from evalray.benchmarks import registry
-from evalray.job.spec import BenchmarkSpec, JobSpec
+from evalray.job.spec import JobSpec
 from evalray.pipeline.judging import JudgeRequests
 from evalray.types import Generation
 from tests.conftest import shared_data

@@ -8,7 +8,12 @@ import math
 import numpy as np
 import pytest
 
-from evalray.scoring.arena.bradley_terry import Battle, bootstrap_ratings, expected_win_rate, fit_ratings
+from evalray.scoring.arena.bradley_terry import (
+    Battle,
+    bootstrap_ratings,
+    expected_win_rate,
+    fit_ratings,
+)
 
 TRUE = {f"m{i}": 1000.0 + 60.0 * i for i in range(8)}  # m0 is the anchor at 1000
 

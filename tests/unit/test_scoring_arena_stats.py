@@ -5,8 +5,17 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from evalray.scoring.arena.agreement import agreement, cohen_kappa, krippendorff_alpha, percent_agreement
-from evalray.scoring.arena.length_control import length_controlled, soft_log_loss, win_rates
+from evalray.scoring.arena.agreement import (
+    agreement,
+    cohen_kappa,
+    krippendorff_alpha,
+    percent_agreement,
+)
+from evalray.scoring.arena.length_control import (
+    length_controlled,
+    soft_log_loss,
+    win_rates,
+)
 
 A = ["win", "win", "tie", "loss", "win", "loss", "tie", "win"]
 B = ["win", "loss", "tie", "loss", "win", "win", "tie", "win"]

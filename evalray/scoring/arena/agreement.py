@@ -13,8 +13,8 @@ Labels are compared as they are (a rating 8 and 8.0 are the same label; pairwise
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Hashable, Mapping, Sequence
 from itertools import combinations
-from typing import Hashable, Mapping, Sequence
 
 Label = Hashable
 Table = Mapping[str, Mapping[Hashable, Label]]  # judge -> item -> label

@@ -21,8 +21,8 @@ and no file it is 0 (``difficulty_source`` says which).
 from __future__ import annotations
 
 import csv
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Mapping, Sequence
 
 import numpy as np
 

@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Mapping
 
 from evalray.scoring.judges.verdicts import FORMATS
 

@@ -26,8 +26,9 @@ import ast
 import json
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal, Sequence
+from typing import Literal
 
 VerdictFormat = Literal["rating", "pair", "five", "logprob", "ranking", "json"]
 FORMATS: tuple[str, ...] = ("rating", "pair", "five", "logprob", "ranking", "json", "correct")
@@ -106,8 +107,8 @@ def parse_logprob(loglikelihoods: Sequence[float], tokens: Sequence[str] = ("m",
 def parse_ranking(text: str, first_name: str = "model_1") -> Verdict:
     try:
         ranking = ast.literal_eval(text.strip())
-        rank = [entry for entry in ranking if entry["model"] == first_name][0]["rank"]
-    except Exception:
+        rank = next(entry for entry in ranking if entry["model"] == first_name)["rank"]
+    except (ValueError, SyntaxError, TypeError, KeyError, StopIteration, MemoryError, RecursionError):
         return unparsable("ranking", text)
     if rank not in (1, 2):
         return Verdict(error=f"rank {rank!r} of {first_name} is not 1 or 2")
