@@ -31,12 +31,11 @@ NAMES_TO_DO = {
     "ray/test_multinode.py",
     "ray/test_serve_backend.py", "ray/test_serve_jobs.py", "ray/test_serve_llm.py", "ray/test_vllm_backend.py",
     "ray/test_vllm_jobs.py", "gpu/test_hosting_gpu.py",
-    "ray/test_secrets.py", "ray/test_judging.py", "ray/test_bad_answers.py",  # pipeline end to end: test_pipeline_*
+    "ray/test_secrets.py", "ray/test_bad_answers.py",  # pipeline end to end: test_pipeline_*
     "ray/test_loopback.py",  # the embedded Ray of `evalray run`: test_runtime_* (or tests/cli, it runs the CLI)
 }
 # in tests/unit but launching the CLI or reading the real data: to move to tests/cli or tests/data
-MOVES_TO_DO = {"unit/test_dashboard_security.py", "unit/test_results_compare.py", "unit/test_dashboard_reports.py",
-               "unit/test_pipeline_judge_requests.py"}
+MOVES_TO_DO = {"unit/test_dashboard_security.py", "unit/test_results_compare.py", "unit/test_dashboard_reports.py"}
 # own copies of a conftest helper
 COPIES_TO_DO = {"ray/test_serve_backend.py"}
 
