@@ -67,7 +67,7 @@ def run_point(replicas: int, args) -> dict[str, Any]:
     table = table_from_rows(request_rows(rows))
     step = -(-rows // blocks)
     ds = ray.data.from_arrow([table.slice(i, step) for i in range(0, rows, step)])
-    ds = ds.map_batches(_timed_stage(), fn_constructor_args=(spec.model_dump_json(), {}),
+    ds = ds.map_batches(_timed_stage(), fn_constructor_args=(spec.model_dump_json(), {}, "evalray.models.simulated"),
                         compute=ray.data.ActorPoolStrategy(size=replicas), num_cpus=REPLICA_CPUS,
                         batch_size=args.batch_size, batch_format="pyarrow")
     start = time.time()

@@ -34,7 +34,7 @@ def write_run_reports(run_dir: Path, out: Path, formats: tuple[str, ...]) -> lis
         result = runs.load_result(run_dir)
         texts = {"html": lambda: html_report(result), "md": lambda: markdown_report(result)}
     elif kind == "perf":
-        from evalray.results.html_perf import perf_html, perf_markdown
+        from evalray.loadgen.report_html import perf_html, perf_markdown
 
         document, table = runs.load_perf(run_dir), runs.load_records(run_dir)
         texts = {"html": lambda: perf_html(document, table), "md": lambda: perf_markdown(document)}

@@ -226,7 +226,7 @@ class Dashboard:
 
     # ---- perf and arena --------------------------------------------------------------------------------------------
     def perf_page(self, request: Request) -> Response:
-        from evalray.results.html_perf import perf_body
+        from evalray.loadgen.report_html import perf_body
 
         path = self.run_dir(request, "perf")
         try:

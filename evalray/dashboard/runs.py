@@ -17,7 +17,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from evalray.errors import EvalrayError
-from evalray.results.html_perf import point_label
+from evalray.loadgen.report_html import point_label
 
 RESULT, PERF, PROGRESS, RECORDS = "result.json", "perf.json", "progress.json", "records.parquet"
 STALE_S = 300.0  # a "running" progress file not updated for this long belongs to a run that died

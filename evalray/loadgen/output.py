@@ -1,4 +1,4 @@
-"""perf.json (schema_version 1), records.parquet and (through :mod:`evalray.results.html_perf`) report.html."""
+"""perf.json (schema_version 1), records.parquet and (through :mod:`evalray.loadgen.report_html`) report.html."""
 
 from __future__ import annotations
 
@@ -60,6 +60,6 @@ def write_outputs(spec: PerfJobSpec, result: PerfResult, output: Path, started: 
     table = pa.concat_tables(tables) if tables else schema.empty_table()
     pq.write_table(table, output / "records.parquet")
     if spec.html and result.runs:
-        from evalray.results.html_perf import write_report
+        from evalray.loadgen.report_html import write_report
 
         write_report(document, table, output / "report.html")

@@ -249,7 +249,8 @@ def build_stage(ds, spec: OpenAIModelSpec):
     answering :data:`STAGE_BATCHES_IN_FLIGHT` Arrow batches of :func:`stage_batch_size` rows at once."""
     from evalray.models.stage import actor_pool_stage
 
-    return actor_pool_stage(ds, spec, batch_size=stage_batch_size(spec), calls_per_actor=STAGE_BATCHES_IN_FLIGHT)
+    return actor_pool_stage(ds, spec, __name__, batch_size=stage_batch_size(spec),
+                            calls_per_actor=STAGE_BATCHES_IN_FLIGHT)
 
 
 def preflight(spec: OpenAIModelSpec) -> None:

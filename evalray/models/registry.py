@@ -31,6 +31,7 @@ class Capabilities:
     forces_generate: bool = False  # every benchmark runs in generate mode (recorded text only)
     local_source: str | None = None  # "dir": source may be a local checkpoint dir; "file": a local file or dir
     hosts_weights: bool = False  # loads model weights itself (GPU/CPU memory, dtype, BOS handling apply)
+    recorded: bool = False  # answers are recorded or synthetic (no model behind them: never "the same model")
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,7 @@ class BackendPlugin:
             return module.build_stage(ds, spec)
         from evalray.models.stage import actor_pool_stage
 
-        return actor_pool_stage(ds, spec)
+        return actor_pool_stage(ds, spec, self.module, quiet_transformers=self.capabilities.hosts_weights)
 
     def driver_context(self, spec: ModelSpecBase) -> ContextManager[ModelSpecBase]:
         module = self.load()
@@ -92,9 +93,10 @@ PLUGINS: dict[str, BackendPlugin] = {
         BackendPlugin("serve", "evalray.serving.backend",
                       Capabilities(True, local_source="dir", hosts_weights=True),
                       "a Ray Serve app speaking the OpenAI API (deployed or attached)"),
-        BackendPlugin("replay", "evalray.models.replay", Capabilities(False, forces_generate=True, local_source="file"),
+        BackendPlugin("replay", "evalray.models.replay", Capabilities(False, forces_generate=True, local_source="file",
+                                                                   recorded=True),
                       "recorded outputs re-scored"),
-        BackendPlugin("simulated", "evalray.models.simulated", Capabilities(True),
+        BackendPlugin("simulated", "evalray.models.simulated", Capabilities(True, recorded=True),
                       "fixed-time stand-in engine for scaling measurements"),
     )
 }

@@ -42,17 +42,17 @@ class ModelStage:
 
     stage_name = "generate"
 
-    def __init__(self, spec_json: str, secrets: dict[str, str] | None = None) -> None:
-        import ray
+    def __init__(self, spec_json: str, secrets: dict[str, str] | None = None, backend_module: str = "",
+                 quiet_transformers: bool = False) -> None:
+        import importlib
 
-        from evalray.models.registry import plugin
+        import ray
 
         os.environ.update(secrets or {})  # API keys live in this process's memory only
         self.spec = parse_model_spec(spec_json)
-        backend = plugin(self.spec.backend)
-        if backend.capabilities.hosts_weights:
+        if quiet_transformers:
             _quiet_transformers()
-        self.backend = backend.backend_class()(self.spec)
+        self.backend = importlib.import_module(backend_module).BACKEND(self.spec)  # the plugin's implementation
         context = ray.get_runtime_context()
         self.actor_id = context.get_actor_id() or f"task-{context.get_task_id()}"
         self.node_id = context.get_node_id()
@@ -84,8 +84,10 @@ def _quiet_transformers() -> None:
         pass
 
 
-def actor_pool_stage(ds, spec: AnyModelSpec, *, batch_size: int | None = None, calls_per_actor: int = 1):
-    """The generate stage as an actor pool of ``replicas`` :class:`ModelStage` actors with the model's resources.
+def actor_pool_stage(ds, spec: AnyModelSpec, backend_module: str, *, quiet_transformers: bool = False,
+                     batch_size: int | None = None, calls_per_actor: int = 1):
+    """The generate stage as an actor pool of ``replicas`` :class:`ModelStage` actors with the model's resources,
+    each running the ``BACKEND`` of ``backend_module`` (the plugin's module, which the registry names).
     ``calls_per_actor`` > 1 lets one actor work on several batches at once (an I/O-bound client sharing one loop)."""
     import ray
 
@@ -95,7 +97,7 @@ def actor_pool_stage(ds, spec: AnyModelSpec, *, batch_size: int | None = None, c
                        enable_true_multi_threading=True)
     return ds.map_batches(
         ModelStage,
-        fn_constructor_args=(spec.model_dump_json(), driver_secrets(spec)),
+        fn_constructor_args=(spec.model_dump_json(), driver_secrets(spec), backend_module, quiet_transformers),
         compute=ray.data.ActorPoolStrategy(**compute),
         batch_size=batch_size or spec.batch_size,
         batch_format="pyarrow",

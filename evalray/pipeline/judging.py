@@ -85,7 +85,7 @@ def self_judging(judge: ModelSpecBase, model: ModelSpecBase) -> bool:
     answers, ``replay`` / ``simulated``, are never the same model as a judge by their source)."""
     if judge.name == model.name:
         return True
-    return (judge.backend == model.backend and judge.backend not in ("replay", "simulated")
+    return (judge.backend == model.backend and not plugin_for(judge).capabilities.recorded
             and judge.source == model.source and getattr(judge, "model_id", None) == getattr(model, "model_id", None))
 
 

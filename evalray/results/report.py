@@ -1,7 +1,7 @@
 """Human-readable reports of a ``result.json``: a console table, Markdown and a self-contained HTML page (plotly).
 
 The HTML page is built from :mod:`evalray.results.html_views` (the dashboard's run page); perf reports live in
-:mod:`evalray.results.html_perf` and comparison reports in :mod:`evalray.dashboard.compare_view`.
+:mod:`evalray.loadgen.report_html` and comparison reports in :mod:`evalray.dashboard.compare_view`.
 """
 
 from __future__ import annotations

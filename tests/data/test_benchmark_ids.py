@@ -17,7 +17,6 @@ import pytest
 
 from evalray.benchmarks import registry
 from evalray.job.spec import BenchmarkSpec
-from evalray.types import Generation
 from tests.conftest import shared_data
 
 pytestmark = pytest.mark.timeout(1200)

@@ -55,18 +55,9 @@ FOUNDATION = LAYERS[0]
 # Known exceptions, each owned elsewhere, as (importing module, imported module). An entry that no longer exists
 # fails the test, so these lists only ever shrink (the two the issue named, job.spec -> benchmarks.registry and
 # models.openai_backend -> pipeline.stages, are gone already).
-KNOWN_UPWARD: dict[tuple[str, str], str] = {
-    # the reports owner's perf report page computes its figures with loadgen's metrics and console table; it
-    # belongs in loadgen (which writes report.html), or should be handed the figures
-    ("evalray.results.html_perf", "evalray.loadgen.metrics"): "to move: the perf report page (reports owner)",
-    ("evalray.results.html_perf", "evalray.loadgen.console"): "to move: the perf report page (reports owner)",
-}
+KNOWN_UPWARD: dict[tuple[str, str], str] = {}
 # Imports left out of the cycle search; the cycle they close is still a cycle.
-KNOWN_CYCLE_EDGES: dict[tuple[str, str], str] = {
-    # being removed by the lead: registry -> stage (the default actor-pool stage) and stage -> registry (the plugin
-    # of a backend), both inside functions
-    ("evalray.models.stage", "evalray.models.registry"): "being removed by the lead",
-}
+KNOWN_CYCLE_EDGES: dict[tuple[str, str], str] = {}
 
 # The product never imports the test doubles, except the command that serves the mock server; and the test doubles
 # import from the product only what they need.
