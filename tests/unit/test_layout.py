@@ -21,23 +21,11 @@ SHARED_HELPERS = {"free_port", "shared_data"}
 
 # test files of benchmarks, models, hf/tokenization, pipeline, serving, results and dashboard: their owners rename
 # them (e.g. test_bench_bbh.py -> test_benchmarks_bbh.py, test_hf_backend.py -> test_models_hf.py)
-NAMES_TO_DO = {
-    "unit/test_backends_offline.py", "unit/test_bench_bbh.py", "unit/test_bench_formats.py",
-    "unit/test_bench_ifeval.py", "unit/test_bench_prompts.py", "unit/test_core_benchmarks.py",
-    "unit/test_hf_backend.py", "unit/test_model_specs.py", "unit/test_tokenization.py",
-    "data/test_bench_tiny_loglikelihood.py", "data/test_benchmark_ids.py", "data/test_core_real_data.py",
-    "data/test_lmeval_parity.py", "data/test_oracle_benchmarks.py", "data/test_oracle_replay.py",
-    "ray/test_backend_stages.py", "ray/test_core_pipeline.py", "ray/test_loglikelihood_backends.py",
-    "ray/test_multinode.py",
-    "ray/test_serve_backend.py", "ray/test_serve_jobs.py", "ray/test_serve_llm.py", "ray/test_vllm_backend.py",
-    "ray/test_vllm_jobs.py", "gpu/test_hosting_gpu.py",
-    "ray/test_secrets.py", "ray/test_bad_answers.py",  # pipeline end to end: test_pipeline_*
-    "ray/test_loopback.py",  # the embedded Ray of `evalray run`: test_runtime_* (or tests/cli, it runs the CLI)
-}
+NAMES_TO_DO: set[str] = set()
 # in tests/unit but launching the CLI or reading the real data: to move to tests/cli or tests/data
-MOVES_TO_DO = {"unit/test_dashboard_security.py", "unit/test_results_compare.py", "unit/test_dashboard_reports.py"}
+MOVES_TO_DO: set[str] = set()
 # own copies of a conftest helper
-COPIES_TO_DO = {"ray/test_serve_backend.py"}
+COPIES_TO_DO: set[str] = set()
 
 
 def all_test_files() -> list[Path]:

@@ -1,6 +1,6 @@
 """Log-likelihood benchmarks through the whole pipeline (Ray Data, hf backend, builtin tiny model) agree with a
 direct, unbatched transformers computation on the same prompts (special tokens as the tokenizer adds them: tiny-llama's
-``<s>`` in front of context and context+continuation, as lm-evaluation-harness encodes; tests/data/test_lmeval_parity.py
+``<s>`` in front of context and context+continuation, as lm-evaluation-harness encodes; tests/data/test_models_lmeval_parity.py
 compares with lm-evaluation-harness itself): every continuation's log-likelihood, and so every
 item's chosen answer (acc and acc_norm), for arc_easy, arc_challenge, piqa, winogrande (partial scoring),
 truthfulqa_mc1 (200 items each) and the HellaSwag sample."""

@@ -7,7 +7,6 @@ GSM8K prompts (greedy, 32 tokens), 100 MMLU items (log-likelihood) and a few odd
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pytest
 
@@ -20,7 +19,7 @@ except Exception as exc:  # ImportError, or a broken CUDA companion wheel
 
 pytestmark = [pytest.mark.vllm, pytest.mark.skipif(VLLM_ERROR is not None, reason=VLLM_ERROR or "")]
 
-DATA = Path(os.environ.get("EVALRAY_SHARED_DATA", "/work/shared/data"))
+from tests.conftest import SHARED_DATA as DATA  # noqa: E402  (../shared/data beside the repository)
 N_GSM8K, N_MMLU = 100, 100
 
 

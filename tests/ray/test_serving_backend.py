@@ -4,20 +4,14 @@ and MMLU choices equal to ``backend: hf``."""
 from __future__ import annotations
 
 import json
-import os
-import socket
 import urllib.request
-from pathlib import Path
 
 import pytest
 
-DATA = Path(os.environ.get("EVALRAY_SHARED_DATA", "/work/shared/data"))
+from tests.conftest import SHARED_DATA as DATA  # noqa: E402  (../shared/data beside the repository)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.conftest import free_port  # noqa: E402
 
 
 def hf_twin(**update):
