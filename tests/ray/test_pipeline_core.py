@@ -21,12 +21,12 @@ def test_quickstart_writes_the_contract_and_uses_two_actors(ray_session, tmp_pat
     outcome = run_job(job, output=str(tmp_path / "out"), progress=False)
     out = tmp_path / "out"
     result = json.loads((out / "result.json").read_text())
-    assert result["schema_version"] == 1 and result["status"] == "completed" and result["name"] == "quickstart"
+    assert result["schema_version"] == 2 and result["status"] == "completed" and result["name"] == "quickstart"
     assert {"run_id", "started_at", "finished_at", "job", "env", "scores", "counts"} <= set(result)
     assert {"evalray", "ray", "python"} <= set(result["env"])
     assert result["counts"] == [
-        {"model": "tiny", "benchmark": "gsm8k", "samples": 50, "errors": 0, "expected": 50},
-        {"model": "tiny", "benchmark": "mmlu", "samples": 40, "errors": 0, "expected": 40},
+        {"model": "tiny", "benchmark": "gsm8k", "samples": 50, "errors": 0, "expected": 50, "duplicates": 0},
+        {"model": "tiny", "benchmark": "mmlu", "samples": 40, "errors": 0, "expected": 40, "duplicates": 0},
     ]
     overall = {(r["benchmark"], r["metric"]): r for r in result["scores"] if r["subset"] is None}
     assert overall[("gsm8k", "exact_match")]["n"] == 50
