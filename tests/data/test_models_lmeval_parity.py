@@ -85,7 +85,7 @@ def _winogrande() -> list[dict]:
 
 def hellaswag_hub_rows() -> list[dict]:
     """The project's hub-format fixture rows, then the shared 4-item sample in the hub layout."""
-    from tests.unit.test_bench_formats import HELLASWAG_HUB_ROW, WIKIHOW_ROW
+    from tests.unit.test_benchmarks_formats import HELLASWAG_HUB_ROW, WIKIHOW_ROW
 
     rows = [dict(HELLASWAG_HUB_ROW), dict(WIKIHOW_ROW)]
     for r in _jsonl(SHARED_DATA / "hellaswag" / "tests/eval/local_data/hellaswag_small.jsonl", LIMIT):

@@ -13,7 +13,7 @@ from evalray.benchmarks import registry
 from evalray.job.loader import build_job
 from evalray.job.spec import BenchmarkSpec
 
-from .test_oracle_benchmarks import COUNTS, DATA, gold_output
+from .test_benchmarks_oracle import COUNTS, DATA, gold_output
 
 pytestmark = [pytest.mark.skipif(not DATA.is_dir(), reason=f"real data folder {DATA} is absent"), pytest.mark.timeout(1800)]
 
