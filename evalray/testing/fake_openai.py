@@ -8,12 +8,12 @@ records the Authorization headers it saw.
 from __future__ import annotations
 
 import asyncio
-import socket
-import threading
 import time
 from typing import Callable
 
 from aiohttp import web
+
+from evalray.testing.loopback_server import LoopbackServer
 
 
 def char_logprob(c: str) -> float:
@@ -21,47 +21,21 @@ def char_logprob(c: str) -> float:
     return -0.1 * (ord(c) % 7 + 1)
 
 
-class FakeOpenAI:
+class FakeOpenAI(LoopbackServer):
     """``with FakeOpenAI(answer) as server:`` serves on ``server.url`` until the block ends."""
 
     def __init__(self, answer: Callable[[str], str], fail_first: int = 0, model: str = "fake-model",
                  delay_s: float = 0.0) -> None:
+        super().__init__()
         self.answer, self.fail_first, self.model, self.delay_s = answer, fail_first, model, delay_s
         self.requests = 0
         self.bodies: list[dict] = []  # every JSON body received, in arrival order
         self.arrivals: list[float] = []  # time.time() of each body's arrival (same order)
         self.auth_headers: set[str] = set()
-        self._socket = socket.create_server(("127.0.0.1", 0))  # held open: no other process can take the port
-        self.port = self._socket.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}/v1"
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self._started = threading.Event()
 
-    def __enter__(self) -> "FakeOpenAI":
-        self._thread.start()
-        self._started.wait(10)
-        return self
-
-    def __exit__(self, *exc) -> None:
-        asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(10)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._socket.close()
-
-    def _serve(self) -> None:
-        asyncio.set_event_loop(self._loop)
-        app = web.Application()
-        app.router.add_get("/v1/models", self._models)
+    def routes(self, app: web.Application) -> None:
         app.router.add_post("/v1/completions", self._completions)
         app.router.add_post("/v1/chat/completions", self._chat)
-        self._runner = web.AppRunner(app)
-        self._loop.run_until_complete(self._runner.setup())
-        self._loop.run_until_complete(web.SockSite(self._runner, self._socket).start())
-        self._started.set()
-        self._loop.run_forever()
-
-    async def _models(self, request: web.Request) -> web.Response:
-        return web.json_response({"object": "list", "data": [{"id": self.model, "object": "model"}]})
 
     def _count(self, request: web.Request) -> web.Response | None:
         self.requests += 1

@@ -10,56 +10,30 @@ recorded with its arrival time.
 from __future__ import annotations
 
 import asyncio
-import socket
 import threading
 import time
 from collections.abc import Callable
-from typing import Self
 
 from aiohttp import web
+
+from evalray.testing.loopback_server import LoopbackServer
 
 Reply = Callable[[list], "str | int"]
 
 
-class ScriptedServer:
+class ScriptedServer(LoopbackServer):
     """``with ScriptedServer(reply) as server:`` serves on ``server.url`` until the block ends."""
 
     def __init__(self, reply: Reply, logprob: Callable[[str, str], float] | None = None, latency_s: float = 0.0,
                  model: str = "scripted-judge") -> None:
+        super().__init__()
         self.reply, self.logprob, self.latency_s, self.model = reply, logprob, latency_s, model
         self.requests: list[tuple[float, dict]] = []  # (arrival time, body)
         self._lock = threading.Lock()
-        self._socket = socket.create_server(("127.0.0.1", 0))
-        self.port = self._socket.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}/v1"
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self._started = threading.Event()
 
-    def __enter__(self) -> Self:
-        self._thread.start()
-        self._started.wait(10)
-        return self
-
-    def __exit__(self, *exc) -> None:
-        asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(10)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._socket.close()
-
-    def _serve(self) -> None:
-        asyncio.set_event_loop(self._loop)
-        app = web.Application()
-        app.router.add_get("/v1/models", self._models)
+    def routes(self, app: web.Application) -> None:
         app.router.add_post("/v1/chat/completions", self._chat)
         app.router.add_post("/v1/completions", self._completions)
-        self._runner = web.AppRunner(app)
-        self._loop.run_until_complete(self._runner.setup())
-        self._loop.run_until_complete(web.SockSite(self._runner, self._socket).start())
-        self._started.set()
-        self._loop.run_forever()
-
-    async def _models(self, request: web.Request) -> web.Response:
-        return web.json_response({"object": "list", "data": [{"id": self.model, "object": "model"}]})
 
     async def _record(self, request: web.Request) -> dict:
         body = await request.json()

@@ -11,12 +11,11 @@ Authorization headers received.
 
 from __future__ import annotations
 
-import asyncio
-import socket
-import threading
 from typing import Callable, Optional
 
 from aiohttp import web
+
+from evalray.testing.loopback_server import LoopbackServer
 
 BAD_BODIES: dict[str, tuple[str, bytes]] = {
     "null": ("application/json", b"null"),
@@ -33,42 +32,17 @@ BAD_BODIES: dict[str, tuple[str, bytes]] = {
 }
 
 
-class WrongShapeServer:
+class WrongShapeServer(LoopbackServer):
     def __init__(self, answer: Callable[[str], str], is_bad: Callable[[str], bool], model: str = "shape-model",
                  error_for: Optional[Callable[[str], Optional[tuple[int, bytes]]]] = None) -> None:
+        super().__init__()
         self.answer, self.is_bad, self.model, self.error_for = answer, is_bad, model, error_for
         self.auth_headers: set[str] = set()
         self.bad_prompts: dict[str, str] = {}
         self.requests = 0
-        self._socket = socket.create_server(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self._socket.getsockname()[1]}/v1"
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._serve, daemon=True, name="wrong-shape-server")
-        self._started = threading.Event()
 
-    def __enter__(self) -> "WrongShapeServer":
-        self._thread.start()
-        self._started.wait(10)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(10)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._socket.close()
-
-    def _serve(self) -> None:
-        asyncio.set_event_loop(self._loop)
-        app = web.Application()
-        app.router.add_get("/v1/models", self._models)
+    def routes(self, app: web.Application) -> None:
         app.router.add_post("/v1/chat/completions", self._chat)
-        self._runner = web.AppRunner(app)
-        self._loop.run_until_complete(self._runner.setup())
-        self._loop.run_until_complete(web.SockSite(self._runner, self._socket).start())
-        self._started.set()
-        self._loop.run_forever()
-
-    async def _models(self, request: web.Request) -> web.Response:
-        return web.json_response({"object": "list", "data": [{"id": self.model, "object": "model"}]})
 
     def bad_body_for(self, prompt: str) -> str | None:
         """The name of the bad body this prompt gets, or None for a good answer."""
