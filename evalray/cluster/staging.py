@@ -33,7 +33,7 @@ MAX_UPLOAD_BYTES = 400 * 1024 * 1024  # Ray refuses working_dir packages above ~
 CLUSTER_HOME = "${HOME:-/tmp}"
 SUBMISSIONS_DIR = "evalray-submissions"
 EXCLUDES = ["__pycache__", "*.pyc", ".git", ".pytest_cache"]
-SECRETS = [".*", "*.pem", "*.key", "*.p12", "*.pfx", "*.jks", "*.keystore", "*.kdbx", "id_rsa*", "id_dsa*",
+SECRETS = [".?*", "*.pem", "*.key", "*.p12", "*.pfx", "*.jks", "*.keystore", "*.kdbx", "id_rsa*", "id_dsa*",
            "id_ecdsa*", "id_ed25519*", "*.ppk", "credentials", "credentials.*", "secrets", "secrets.*", "*.secret",
            "*.gpg", "*.asc",
            "*.tfstate", "*.tfvars", "netrc", "_netrc", "kubeconfig", "*.kubeconfig"]
@@ -101,6 +101,8 @@ def stage_job(
     (working_dir / job_file).write_text(yaml.safe_dump(cluster_job, sort_keys=False), encoding="utf-8")
     check_size(working_dir)
     runtime_env: dict[str, Any] = {**env, "working_dir": str(working_dir)}
+    # (".?*", not ".*": Ray matches the patterns against the working_dir itself too, whose relative path "." matches
+    # ".*" and would exclude everything)
     runtime_env["excludes"] = list(env.get("excludes") or []) + EXCLUDES + SECRETS
     if upload_package:
         runtime_env["py_modules"] = [package_dir(), *(env.get("py_modules") or [])]

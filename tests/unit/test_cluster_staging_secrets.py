@@ -42,7 +42,11 @@ def test_dotfiles_and_credentials_are_not_uploaded(tmp_path):
     assert staged.uploaded == [f"{data} -> data/0-gsm8k (2 files)"]
     left_out = {Path(p).name for p in staged.skipped}
     assert left_out == {".ssh", ".aws", ".env", "server.pem", "id_ed25519", "credentials.json"}
-    assert {".*", "id_rsa*", "*.pem"} <= set(staged.runtime_env["excludes"])  # and Ray leaves them out too
+    assert {".?*", "id_rsa*", "*.pem"} <= set(staged.runtime_env["excludes"])  # and Ray leaves them out too
+    from ray._private.runtime_env.packaging import _get_excludes
+
+    excluded = _get_excludes(staged.working_dir, staged.runtime_env["excludes"])
+    assert not excluded(staged.working_dir) and not excluded(staged.working_dir / staged.job_file)
 
 
 def test_a_job_naming_a_credential_directly_is_refused(tmp_path):
