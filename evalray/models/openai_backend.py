@@ -219,8 +219,10 @@ def continuation_logprob(body: dict[str, Any], start: int, end: int) -> tuple[fl
         tokens, tops = logprobs.get("tokens") or [], logprobs.get("top_logprobs") or []
     except (KeyError, IndexError, TypeError):
         raise BackendError("server does not return echo+logprobs on /v1/completions; use mode: generate") from None
+    shift = _special_prefix_length(body, tokens)
     total, greedy, count = 0.0, True, 0
     for i, offset in enumerate(offsets):
+        offset -= shift
         if start <= offset < end and values[i] is not None:
             total += float(values[i])
             count += 1
@@ -229,6 +231,19 @@ def continuation_logprob(body: dict[str, Any], start: int, end: int) -> tuple[fl
     if count == 0:
         raise BackendError("server echoed no continuation tokens; it may not support echo+logprobs")
     return total, greedy, count
+
+
+def _special_prefix_length(body: dict[str, Any], tokens: list[str]) -> int:
+    """Characters that special tokens the server added (a BOS such as ``<s>``) put before the prompt in the echoed
+    tokens' offsets: vLLM counts the BOS token's text, while the echoed ``text`` is the prompt itself."""
+    try:
+        text = body["choices"][0].get("text") or ""
+    except (KeyError, IndexError, TypeError, AttributeError):
+        return 0
+    joined = "".join(t for t in tokens if isinstance(t, str))
+    if text and len(joined) > len(text) and joined.endswith(text):
+        return len(joined) - len(text)
+    return 0
 
 
 # ---- Ray Data generate stage --------------------------------------------------------------------------------------

@@ -103,7 +103,7 @@ def runs_root(tmp_path_factory, ray_session) -> Path:
     return root
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def dashboard_url(runs_root):
     port = free_port()
     process = subprocess.Popen(_cli("dashboard", "--runs", str(runs_root), "--port", str(port)), cwd=ROOT,
@@ -117,8 +117,8 @@ def dashboard_url(runs_root):
         process.wait(timeout=20)
 
 
-@pytest.fixture(scope="session")
-def browser():
+@pytest.fixture(scope="package")  # not the session: Playwright's sync API keeps an asyncio loop running in the main
+def browser():                     # thread while it is open, and later tests' asyncio.run() would refuse to start
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install playwright)")
     executable = chromium_path()
     if executable is None:

@@ -86,3 +86,19 @@ def test_request_columns_round_trip():
     request = Request(kind="loglikelihood", prompt="p", continuations=(" a", " b"), contexts=("x _", "y _"),
                       messages=({"role": "user", "content": "hi"},), stop=("\n",), max_tokens=5, repeats=2, uid="b::1")
     assert decode_request({**encode_request(request), "uid": "b::1"}) == request
+
+
+def test_echo_offsets_after_a_bos_token_the_server_added():
+    """vLLM counts the BOS token's text ("<s>") in the echoed offsets while the echoed text is the prompt itself:
+    the continuation's tokens are still found."""
+    from evalray.models.openai_backend import continuation_logprob
+
+    tokens = ["<s>", "Q", ":", " A", " B", "!"]
+    body = {"choices": [{"text": "Q: A B!", "logprobs": {
+        "tokens": tokens, "text_offset": [0, 3, 4, 5, 7, 9], "token_logprobs": [None, -1.0, -1.0, -0.5, -0.25, -2.0],
+        "top_logprobs": [None, {"Q": -1.0}, {":": -1.0}, {" A": -0.5}, {" B": -0.25}, {"!": -2.0}]}}]}
+    assert continuation_logprob(body, len("Q: A"), len("Q: A B")) == (-0.25, True, 1)
+    no_bos = {"choices": [{"text": "Q: A B!", "logprobs": {
+        "tokens": tokens[1:], "text_offset": [0, 1, 2, 4, 6], "token_logprobs": [None, -1.0, -0.5, -0.25, -2.0],
+        "top_logprobs": [None, {":": -1.0}, {" A": -0.5}, {" B": -0.25}, {"!": -2.0}]}}]}
+    assert continuation_logprob(no_bos, len("Q: A"), len("Q: A B")) == (-0.25, True, 1)
