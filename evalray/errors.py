@@ -41,10 +41,6 @@ class StoppedRun(EvalrayError):
         self.exit_code = exit_code
 
 
-EXIT_CODES = {"completed": 0, "failed": 1, "usage or job-file error": 2, "partial": 3, "interrupted (Ctrl-C)": 130,
-              "terminated (SIGTERM)": 143}
-
-
 def did_you_mean(word: str, options: list[str] | tuple[str, ...]) -> str:
     """Return ' (did you mean 'x'?)' for the closest option, or ''."""
     import difflib

@@ -56,7 +56,7 @@ SAMPLE_COLUMNS: tuple[Column, ...] = (
     Column("uid", pa.string(), "uid"),  # "<benchmark>::<id>", the row's stable key
     Column("id", pa.string(), "id", str, str),
     Column("benchmark", pa.string(), "benchmark"),
-    Column("subset", pa.string(), "subset", lambda v: v, lambda v: v if v not in ("", None) else None),
+    Column("subset", pa.string(), "subset", decode=lambda v: v if v not in ("", None) else None),
     Column("input", pa.string(), "input"),
     Column("target", pa.string(), "target", str, lambda v: "" if v is None else str(v)),
     Column("choices", STRINGS, "choices", _list, _tuple),
@@ -129,7 +129,6 @@ ALL_COLUMNS: tuple[Column, ...] = (SAMPLE_COLUMNS + ROW_COLUMNS + REQUEST_COLUMN
 COLUMN_TYPES: dict[str, pa.DataType] = {c.name: c.type for c in ALL_COLUMNS}
 REQUEST_ROW_COLUMNS = SAMPLE_COLUMNS + ROW_COLUMNS + REQUEST_COLUMNS
 OUTPUT_COLUMNS = tuple(c.name for c in GENERATION_COLUMNS + IDENTITY_COLUMNS)
-REQUEST_ROW_SCHEMA = pa.schema([(c.name, c.type) for c in REQUEST_ROW_COLUMNS])
 
 
 class RowSchemaError(ValueError):
@@ -138,8 +137,7 @@ class RowSchemaError(ValueError):
 
 # ---- encoding ------------------------------------------------------------------------------------------------------
 def encode_sample(sample: Sample) -> dict[str, Any]:
-    row = {c.name: c.encode(getattr(sample, c.field)) for c in SAMPLE_COLUMNS}
-    return row
+    return {c.name: c.encode(getattr(sample, c.field)) for c in SAMPLE_COLUMNS}
 
 
 def decode_sample(row: Mapping[str, Any]) -> Sample:
@@ -236,7 +234,9 @@ def append_generations(table: pa.Table, generations: Sequence[Generation], serve
 
 
 def append_scores(table: pa.Table, rows: Sequence[Mapping[str, Any]]) -> pa.Table:
-    return append_columns(table, rows, SCORE_COLUMNS + (GENERATION_COLUMNS[-1],))
+    """The score columns, and ``error`` updated (a scorer that fails records its error on the sample)."""
+    error = next(c for c in GENERATION_COLUMNS if c.name == "error")
+    return append_columns(table, rows, SCORE_COLUMNS + (error,))
 
 
 def judge_defaults() -> dict[str, Any]:

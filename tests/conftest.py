@@ -41,6 +41,15 @@ def free_port() -> int:
         return port
 
 
+def hf_twin(spec, **update):
+    """The hf spec of the same model as ``spec`` (a serve or vllm spec): the options an hf model has, for comparing a
+    hosted model with ``backend: hf``."""
+    from evalray.job.spec import HFModelSpec
+
+    fields = {k: v for k, v in spec.model_dump().items() if k in HFModelSpec.model_fields}
+    return HFModelSpec(**{**fields, "backend": "hf", **update})
+
+
 def shared_data(name: str) -> Path:
     """The folder of a benchmark in ../shared/data, or skip the test with a reason."""
     path = SHARED_DATA / name

@@ -34,13 +34,30 @@ def _read_json(path: Path) -> dict[str, Any]:
 
 
 def load_result(run_dir: Path) -> dict[str, Any]:
-    """The ``result.json`` of an eval run, as a dict."""
-    return _read_json(Path(run_dir) / RESULT)
+    """The ``result.json`` of an eval run, validated by its typed contract (:class:`RunResult`), as a dict."""
+    from evalray.results.schema import RunResult
+
+    path = Path(run_dir) / RESULT
+    return _validated(RunResult, _read_json(path), path).as_dict()
 
 
 def load_perf(run_dir: Path) -> dict[str, Any]:
-    """The ``perf.json`` of a perf run."""
-    return _read_json(Path(run_dir) / PERF)
+    """The ``perf.json`` of a perf run, validated by its typed contract (:class:`PerfDocument`), as a dict."""
+    from evalray.results.perf_schema import PerfDocument
+
+    path = Path(run_dir) / PERF
+    return _validated(PerfDocument, _read_json(path), path).model_dump(mode="json")
+
+
+def _validated(model: Any, data: dict[str, Any], path: Path) -> Any:
+    from pydantic import ValidationError
+
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "(top level)"
+        raise EvalrayError(f"{path}: not a {model.__name__} ({where}: {first['msg']})") from None
 
 
 def load_records(run_dir: Path):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,13 +34,18 @@ class RunPlan:
     output: str
     started_at: str
     rows_by_model: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    _expected: Counter | None = field(default=None, repr=False)
 
     @property
     def total(self) -> int:
         return sum(len(r) for r in self.rows_by_model.values())
 
     def expected(self, model: str, benchmark: str) -> int:
-        return sum(1 for row in self.rows_by_model.get(model, []) if row["benchmark"] == benchmark)
+        """Samples the job asks of ``model`` on ``benchmark`` (counted once over all rows, on first use)."""
+        if self._expected is None:
+            self._expected = Counter((model, row["benchmark"]) for model, rows in self.rows_by_model.items()
+                                     for row in rows)
+        return self._expected[(model, benchmark)]
 
     def pending(self, done: set[tuple[str, str]]) -> dict[str, list[dict[str, Any]]]:
         """The request rows still to answer: those whose (model, uid) is not in ``done``."""

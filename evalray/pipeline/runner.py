@@ -26,6 +26,7 @@ from evalray.job.spec import JobSpec
 from evalray.models.registry import plugin_for
 from evalray.pipeline import arena_summary, judging, stages
 from evalray.pipeline.plan import RunPlan, now, plan_run
+from evalray.results.progress import ProgressWriter  # <output>/progress.json for the dashboard
 from evalray.results.schema import RunResult
 from evalray.results.store import RunStore, fingerprint
 
@@ -66,8 +67,6 @@ def run_job(job: JobSpec, address: str | None = None, output: str | None = None,
     if state.run_id:
         plan.run_id = state.run_id
     pending = plan.pending(state.done)
-    from evalray.results.progress import ProgressWriter  # <output>/progress.json for the dashboard's live view
-
     tracker = ProgressWriter(writers.local_path(plan.output), {(m.name, b.name): plan.expected(m.name, b.name)
                                                                for m in job.models for b in job.benchmarks}, job.name)
     tracker.update(state.scored)

@@ -61,10 +61,3 @@ class PerfDocument(BaseModel):
     search: dict[str, Any] | None = Field(None, description="The SLO rate search, when one ran.")
     interrupted: bool = Field(False, description="Stopped early (Ctrl-C): the runs hold what finished.")
     job: dict[str, Any] = Field(..., description="The resolved perf job, secrets masked.")
-
-
-def read_perf(path) -> PerfDocument:
-    """perf.json, validated."""
-    from pathlib import Path
-
-    return PerfDocument.model_validate_json(Path(path).read_text(encoding="utf-8"))

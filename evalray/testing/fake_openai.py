@@ -48,7 +48,8 @@ class FakeOpenAI(LoopbackServer):
         self.bodies.append(body)
         self.arrivals.append(time.time())
 
-    async def _completions(self, request: web.Request) -> web.Response:
+    async def _receive(self, request: web.Request) -> dict | web.Response:
+        """The request's JSON body (counted, recorded, after the injected delay), or the injected 429."""
         refused = self._count(request)
         if refused:
             return refused
@@ -56,6 +57,12 @@ class FakeOpenAI(LoopbackServer):
         self._record(body)
         if self.delay_s:
             await asyncio.sleep(self.delay_s)
+        return body
+
+    async def _completions(self, request: web.Request) -> web.Response:
+        body = await self._receive(request)
+        if isinstance(body, web.Response):
+            return body
         prompt = body["prompt"]
         if body.get("echo"):
             tokens = list(prompt) + ["!"]
@@ -67,12 +74,8 @@ class FakeOpenAI(LoopbackServer):
         return web.json_response({"choices": [{"text": self.answer(prompt)}] * body.get("n", 1)})
 
     async def _chat(self, request: web.Request) -> web.Response:
-        refused = self._count(request)
-        if refused:
-            return refused
-        body = await request.json()
-        self._record(body)
-        if self.delay_s:
-            await asyncio.sleep(self.delay_s)
+        body = await self._receive(request)
+        if isinstance(body, web.Response):
+            return body
         text = self.answer(body["messages"][-1]["content"])
         return web.json_response({"choices": [{"message": {"role": "assistant", "content": text}}] * body.get("n", 1)})

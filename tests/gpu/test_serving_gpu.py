@@ -6,9 +6,10 @@ Marked ``gpu`` and skipped without enough GPUs (``pytest -m gpu tests/gpu`` on a
 from __future__ import annotations
 
 import os
-import socket
 
 import pytest
+
+from tests.conftest import free_port
 
 
 def gpu_count() -> int:
@@ -74,13 +75,11 @@ def test_serve_llm_app_answers_like_the_batch_engine_and_is_torn_down(ray_sessio
     from ray import serve
 
     from evalray.models.openai_backend import OpenAIBackend
-    from evalray.serving.backend import driver_context
     from evalray.models.vllm_backend import VLLMBackend
+    from evalray.serving.backend import driver_context
     from evalray.types import Request
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     model = spec(backend="serve", serving={"engine": "vllm", "port": port, "app_name": "evalray-gpu-llm"})
     requests = [Request(kind="loglikelihood", prompt=f"{i} + 1 =", continuations=(" 1", " 2")) for i in range(8)]
     with driver_context(model) as client:

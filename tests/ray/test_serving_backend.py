@@ -11,15 +11,8 @@ import pytest
 from tests.conftest import SHARED_DATA as DATA  # noqa: E402  (../shared/data beside the repository)
 
 
-from tests.conftest import free_port  # noqa: E402
+from tests.conftest import free_port, hf_twin  # noqa: E402
 
-
-def hf_twin(**update):
-    """The same tiny model as an hf spec (the options an hf model has)."""
-    from evalray.job.spec import HFModelSpec
-
-    fields = {k: v for k, v in tiny_spec().model_dump().items() if k in HFModelSpec.model_fields}
-    return HFModelSpec(**{**fields, "backend": "hf", **update})
 
 
 def tiny_spec(**update):
@@ -87,7 +80,7 @@ def test_models_and_completions_match_the_hf_backend(deployment):
                         {"model": "tiny", "prompt": prompts, "max_tokens": 12, "temperature": 0, "stop": ["\n\n"]})
     assert status == 200, body
     texts = [c["text"] for c in sorted(body["choices"], key=lambda c: c["index"])]
-    local = HFBackend(hf_twin(generation={"max_tokens": 12}))
+    local = HFBackend(hf_twin(tiny_spec(), generation={"max_tokens": 12}))
     expected = local.generate([Request(kind="generate", prompt=p, stop=("\n\n",), max_tokens=12) for p in prompts])
     assert texts == [g.texts[0] for g in expected]
     assert body["usage"]["prompt_tokens"] > 0
@@ -161,7 +154,7 @@ def test_serve_gives_the_hf_choices_and_is_gone_afterwards(ray_serve):
         finally:
             backend.close()
     assert "evalray-mmlu-test" not in ray_serve.status().applications
-    local = HFBackend(hf_twin()).loglikelihood(requests)
+    local = HFBackend(hf_twin(tiny_spec())).loglikelihood(requests)
     assert all(g.error is None for g in served), [g.error for g in served if g.error][:2]
 
     def choice(g):
