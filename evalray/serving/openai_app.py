@@ -6,7 +6,6 @@ with the same settings are batched (``serve.batch``) into one ``generate`` call 
 in a worker thread so the replica keeps answering health checks.
 """
 
-from __future__ import annotations
 
 import asyncio
 import json
