@@ -43,6 +43,12 @@ class RaySpec(StrictModel):
     namespace: str | None = Field(None, description="Ray namespace for the job's actors.")
     num_cpus: int | None = Field(None, ge=1, le=MAX_COUNT, description="CPUs of the embedded local Ray (default: "
                                  "all).")
+    actor_start_timeout_s: int = Field(
+        1800, ge=1, le=86_400,
+        description="Seconds each actor pool (a model's replicas, a judge's) may take to start all its actors; work is "
+        "handed out once they all run, so every replica serves. Past it the job fails with a one-line error (often: "
+        "the cluster lacks the resources the pool asks for).",
+    )
 
 
 class JobBase(StrictModel):

@@ -97,7 +97,7 @@ def execute(plan: RunPlan, pending: dict[str, list[Row]], address: str | None, p
     try:
         with ray_session(address or job.ray.address, namespace=job.ray.namespace, runtime_env=job.runtime_env,
                          num_cpus=job.ray.num_cpus):
-            _configure_ray_data()
+            _configure_ray_data(job.ray.actor_start_timeout_s)
             # driver contexts (a Serve deployment) need Ray and are torn down before Ray stops
             with contextlib.ExitStack() as stack:
                 models = [stack.enter_context(plugin_for(m).driver_context(m)) for m in job.models]
@@ -117,6 +117,10 @@ def execute(plan: RunPlan, pending: dict[str, list[Row]], address: str | None, p
         execution.status, execution.error, execution.interrupted = "failed", "interrupted", exc
     except Exception as exc:
         execution.status, execution.error = "failed", _one_line(exc)
+        if "Timed out while starting actors" in execution.error:
+            execution.error = (f"the model and judge actor pools did not all start within ray.actor_start_timeout_s="
+                               f"{job.ray.actor_start_timeout_s} s: does the cluster have the CPUs/GPUs/memory their "
+                               "replicas ask for? Raise the timeout for slow model loads.")
     return execution
 
 
@@ -177,7 +181,9 @@ def _actor_counts(collection: Collection) -> list[dict[str, Any]]:
             for (m, a, n), count in sorted(served.items(), key=lambda item: tuple(str(x) for x in item[0]))]
 
 
-def _configure_ray_data() -> None:
+def _configure_ray_data(actor_start_timeout_s: int) -> None:
+    """Quiet Ray Data, and have every actor pool start all its actors before it takes work (else the first replica
+    ready takes every block in flight and the others idle)."""
     import logging
 
     from ray.data import DataContext
@@ -187,6 +193,7 @@ def _configure_ray_data() -> None:
     context.enable_progress_bars = False
     context.enable_operator_progress_bars = False
     context.print_on_execution_start = False
+    context.wait_for_min_actors_s = actor_start_timeout_s
 
 
 def _one_line(exc: BaseException) -> str:

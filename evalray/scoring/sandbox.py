@@ -33,6 +33,7 @@ import os
 import pwd
 import secrets
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -269,6 +270,9 @@ def _result(returncode: int, ending: str, limits: Limits, outer: str, duration: 
     stderr = _read(os.path.join(outer, "stderr"), limits.output_chars)
     if ending == "memory":
         stderr += f"\nsandbox: the program's processes held more than {limits.memory_mb} MiB; all were killed"
+    if ending == "exited" and returncode in (-signal.SIGXCPU, 128 + signal.SIGXCPU):
+        ending = "timeout"  # the CPU-seconds limit: a time limit, whichever of the two clocks ran out first
+        stderr += f"\nsandbox: the program used more than {limits.cpu_s} CPU seconds and was stopped"
     status = {"timeout": "timeout", "memory": "failed"}.get(ending, "passed" if returncode == 0 else "failed")
     return ExecResult(status, None if ending == "timeout" else returncode, stdout, stderr, duration,
                       report.get("isolation", "none"), missing)

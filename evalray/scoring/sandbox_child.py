@@ -306,7 +306,11 @@ def setup():
     global REPORT_FD
     REPORT_FD = os.open(cfg["report"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
     lim(resource.RLIMIT_CORE, 0)
-    lim(resource.RLIMIT_CPU, int(cfg["cpu"]))
+    # soft below hard: the kernel sends SIGXCPU at the soft limit (reported as a timeout), SIGKILL a second later
+    try:
+        resource.setrlimit(resource.RLIMIT_CPU, (int(cfg["cpu"]), int(cfg["cpu"]) + 1))
+    except (ValueError, OSError):
+        pass
     lim(resource.RLIMIT_FSIZE, int(cfg["fsize"]))
     lim(resource.RLIMIT_NOFILE, int(cfg["nofile"]))
     join_cgroups()
@@ -338,6 +342,8 @@ def setup():
 
 
 builtins = setup()
+# a PID namespace's init ignores signals it has no handler for, SIGXCPU included: exit as the signal would
+signal.signal(signal.SIGXCPU, lambda *_: os._exit(128 + signal.SIGXCPU))
 cfg.clear()  # nothing of the set-up is left for the program to read
 report.clear()
 path = "program.py"

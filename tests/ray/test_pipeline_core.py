@@ -113,3 +113,18 @@ def test_two_models_run_in_one_job_and_output_uri(ray_session, tmp_path):
     assert (tmp_path / "uri-out" / "samples" / "rec" / "gsm8k.parquet").is_file()
     assert {a["model"] for a in result["actors"]} == {"tiny", "rec"}
     assert outcome.output == f"{tmp_path}/uri-out"
+
+
+def test_a_pool_that_cannot_start_fails_with_one_line_and_keeps_the_run(ray_session, tmp_path):
+    """Six one-CPU replicas on a two-CPU Ray never all start: the run fails after actor_start_timeout_s, saying why."""
+    job = build_job({
+        "name": "unstartable",
+        "models": [{"name": "sim", "backend": "simulated", "source": "sim", "replicas": 6,
+                    "resources": {"num_cpus": 1}}],
+        "benchmarks": [{"name": "gsm8k", "data_dir": "builtin:quickstart/gsm8k", "limit": 4}],
+        "ray": {"actor_start_timeout_s": 3},
+    })
+    outcome = run_job(job, output=str(tmp_path / "out"), progress=False)
+    assert outcome.result["status"] == "failed"
+    assert "actor_start_timeout_s=3" in outcome.result["error"] and "\n" not in outcome.result["error"]
+    assert (tmp_path / "out" / "result.json").is_file()

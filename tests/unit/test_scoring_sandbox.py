@@ -44,6 +44,11 @@ def test_infinite_loop_times_out():
     assert _run("while True:\n    pass").status == "timeout"
 
 
+def test_cpu_seconds_limit_reads_as_a_timeout():
+    result = run_program("while True:\n    pass", Limits(timeout_s=20, cpu_s=1))
+    assert result.status == "timeout" and result.duration_s < 10 and "CPU seconds" in result.stderr
+
+
 @pytest.fixture
 def marker(monkeypatch):
     """A temp dir of this test's own: every process of its sandboxes carries it on its command line."""
