@@ -124,8 +124,21 @@ JUDGE_COLUMNS: tuple[Column, ...] = (
     Column("verdict_format", pa.string(), ""),  # rating | pair | five | logprob | ranking | json
     Column("replayed", pa.bool_(), ""),  # an earlier round's answer fed to a later round (not recorded twice)
 )
+# ---- embedding models and rerankers (evalray.models.embedding_stage, evalray.pipeline.embedding_runner) ---------
+EMBEDDING_TYPE = pa.list_(pa.float32())
+EMBEDDING_COLUMNS: tuple[Column, ...] = (
+    Column("role", pa.string(), ""),  # query | document: which prompt the encoder puts before the text
+    Column("text", pa.string(), ""),  # the text to encode
+    Column("embedding", EMBEDDING_TYPE, ""),  # the encoder's vector
+    Column("query", pa.string(), ""),  # rerank: the query of a pair
+    Column("document", pa.string(), ""),  # rerank: the document of a pair
+    Column("rerank_score", pa.float64(), ""),  # rerank: the reranker's relevance score
+    Column("retrieved", STRINGS, ""),  # per-query result row: the top-k document ids, best first
+    Column("retrieved_scores", FLOATS, ""),  # their scores
+    Column("relevant", pa.string(), ""),  # per-query result row: the qrels as a JSON object {doc id: grade}
+)
 ALL_COLUMNS: tuple[Column, ...] = (SAMPLE_COLUMNS + ROW_COLUMNS + REQUEST_COLUMNS + GENERATION_COLUMNS
-                                   + IDENTITY_COLUMNS + SCORE_COLUMNS + JUDGE_COLUMNS)
+                                   + IDENTITY_COLUMNS + SCORE_COLUMNS + JUDGE_COLUMNS + EMBEDDING_COLUMNS)
 COLUMN_TYPES: dict[str, pa.DataType] = {c.name: c.type for c in ALL_COLUMNS}
 REQUEST_ROW_COLUMNS = SAMPLE_COLUMNS + ROW_COLUMNS + REQUEST_COLUMNS
 OUTPUT_COLUMNS = tuple(c.name for c in GENERATION_COLUMNS + IDENTITY_COLUMNS)

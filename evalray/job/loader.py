@@ -240,7 +240,7 @@ def build_job(data: dict[str, Any], origin: str = "job") -> JobSpec:
 
 def _spec_class(kind: Any, origin: str) -> type[BaseModel]:
     if not isinstance(kind, str):
-        raise ConfigError(f"{origin}: kind: expected a job kind such as eval or perf (got {_short(repr(kind))[:_SHOWN]})")
+        raise ConfigError(f"{origin}: kind: expected a job kind such as eval, perf or embed (got {_short(repr(kind))[:_SHOWN]})")
     kinds: dict[str, type[BaseModel]] = {"eval": JobSpec}
     try:
         from evalray.job.perf_spec import PerfJobSpec  # optional: the perf job kind
@@ -248,6 +248,9 @@ def _spec_class(kind: Any, origin: str) -> type[BaseModel]:
         kinds["perf"] = PerfJobSpec
     except ImportError:
         pass
+    from evalray.job.embed_spec import EmbedJobSpec  # embedding models and rerankers
+
+    kinds["embed"] = EmbedJobSpec
     if kind not in kinds:
         raise ConfigError(f"{origin}: kind: unknown job kind '{_short(kind)[:_SHOWN]}'"
                           f"{did_you_mean(kind[:_SHOWN], list(kinds))}")

@@ -1,0 +1,234 @@
+"""The data of embedding tasks: retrieval (corpus, queries, graded qrels) and text pairs with gold scores.
+
+Built-in tasks read the layout of ``../shared/data`` (``data_dir``) or their MTEB hub dataset; ``retrieval`` / ``sts``
+read a user's files. Texts are formed as MTEB forms them: a document is ``(title + " " + text).strip()`` when it has a
+title, else its text stripped; a query is its text. Only queries with qrels in the split are kept (MTEB evaluates
+those); ids are kept verbatim as strings.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+from evalray.errors import ConfigError
+from evalray.job.embed_spec import EmbedBenchmarkSpec
+
+TASK_KINDS = {"scifact": "retrieval", "stsb": "sts", "afqmc": "sts", "retrieval": "retrieval", "sts": "sts"}
+HUB = {"scifact": "mteb/scifact", "stsb": "mteb/stsbenchmark-sts", "afqmc": "C-MTEB/AFQMC"}
+DESCRIPTIONS = {
+    "scifact": "BEIR SciFact (test: 5,183 docs, 300 queries, 339 qrels): retrieval, main score ndcg_at_10 [MTEB]",
+    "stsb": "STS Benchmark (test: 1,379 pairs, gold 0-5): STS, main score cosine_spearman [MTEB]",
+    "afqmc": "C-MTEB AFQMC (validation: 4,316 Chinese pairs, gold 0/1): STS, main score cosine_spearman [MTEB]",
+    "retrieval": "your BEIR-layout corpus (corpus.jsonl, queries.jsonl, qrels/<split>.tsv): retrieval",
+    "sts": "your text pairs with gold scores (CSV/TSV/JSONL): STS",
+}
+MAIN_SCORE = {"retrieval": "ndcg_at_10", "sts": "cosine_spearman"}
+
+
+@dataclass
+class RetrievalData:
+    corpus: dict[str, str]  # doc id -> text as the model reads it
+    queries: dict[str, str]  # query id -> text
+    qrels: dict[str, dict[str, int]]  # query id -> {doc id: relevance}
+
+
+@dataclass
+class PairData:
+    ids: list[str]
+    text1: list[str]
+    text2: list[str]
+    gold: list[float]
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+def task_kind(spec: EmbedBenchmarkSpec) -> str:
+    return TASK_KINDS[spec.name]
+
+
+def load(spec: EmbedBenchmarkSpec) -> RetrievalData | PairData:
+    """The task's data, from ``data_dir`` or the hub, with ``limit`` / ``corpus_limit`` applied."""
+    if spec.name in ("retrieval", "sts") and not spec.data_dir:
+        raise ConfigError(f"benchmark {spec.result_name}: a `{spec.name}` benchmark needs data_dir (your dataset)")
+    if task_kind(spec) == "retrieval":
+        data = _beir(Path(spec.data_dir).expanduser(), spec) if spec.data_dir else _hub_retrieval(spec)
+        return _limit_retrieval(data, spec.limit, spec.corpus_limit)
+    if spec.name == "stsb":
+        data = _stsb_file(_find(Path(spec.data_dir).expanduser(), "sts-test.csv")) if spec.data_dir else _hub_pairs(spec)
+    elif spec.name == "afqmc":
+        data = _jsonl_pairs(_find(Path(spec.data_dir).expanduser(), "dev.json", "CLUE/AFQMC/dev.json"),
+                            "sentence1", "sentence2", "label") if spec.data_dir else _hub_pairs(spec)
+    else:
+        data = _user_pairs(Path(spec.data_dir).expanduser(), spec)
+    if spec.limit:
+        data = PairData(data.ids[:spec.limit], data.text1[:spec.limit], data.text2[:spec.limit], data.gold[:spec.limit])
+    return data
+
+
+def document_text(record: dict[str, Any], title: str = "title", text: str = "text") -> str:
+    body, head = str(record.get(text) or ""), str(record.get(title) or "")
+    return f"{head} {body}".strip() if head else body.strip()
+
+
+# ---- retrieval -----------------------------------------------------------------------------------------------------
+def _beir(root: Path, spec: EmbedBenchmarkSpec) -> RetrievalData:
+    if spec.name == "scifact" and not (root / "corpus.jsonl").is_file() and (root / "beir_scifact").is_dir():
+        root = root / "beir_scifact"
+    cols = spec.columns
+    corpus = {str(r[cols.id]): document_text(r, cols.title, cols.text)
+              for r in _read_jsonl(_need(root / "corpus.jsonl"), (cols.id, cols.text))}
+    queries = {str(r[cols.id]): str(r[cols.text]) for r in _read_jsonl(_need(root / "queries.jsonl"),
+                                                                       (cols.id, cols.text))}
+    qrels = _read_qrels(_need(root / "qrels" / f"{spec.split}.tsv"))
+    return _join(corpus, queries, qrels, str(root))
+
+
+def _hub_retrieval(spec: EmbedBenchmarkSpec) -> RetrievalData:
+    from datasets import load_dataset
+
+    path = HUB[spec.name]
+    corpus_rows = load_dataset(path, "corpus", split="corpus")
+    query_rows = load_dataset(path, "queries", split="queries")
+    qrel_rows = load_dataset(path, "default", split=spec.split)
+    corpus = {str(r["_id"]): document_text(r) for r in corpus_rows}
+    queries = {str(r["_id"]): str(r["text"]) for r in query_rows}
+    qrels: dict[str, dict[str, int]] = {}
+    for r in qrel_rows:
+        qrels.setdefault(str(r["query-id"]), {})[str(r["corpus-id"])] = int(r["score"])
+    return _join(corpus, queries, qrels, path)
+
+
+def _join(corpus: dict[str, str], queries: dict[str, str], qrels: dict[str, dict[str, int]],
+          where: str) -> RetrievalData:
+    missing = sorted(q for q in qrels if q not in queries)
+    if missing:
+        raise ConfigError(f"{where}: qrels name queries missing from queries.jsonl (e.g. '{missing[0]}')")
+    return RetrievalData(corpus, {q: queries[q] for q in sorted(qrels, key=_id_key)}, qrels)
+
+
+def _limit_retrieval(data: RetrievalData, limit: int | None, corpus_limit: int | None) -> RetrievalData:
+    queries = dict(list(data.queries.items())[:limit]) if limit else data.queries
+    qrels = {q: data.qrels[q] for q in queries}
+    corpus = data.corpus
+    if corpus_limit:
+        needed = {d for rel in qrels.values() for d in rel}
+        others = [d for d in corpus if d not in needed][:corpus_limit]
+        keep = needed | set(others)
+        corpus = {d: t for d, t in corpus.items() if d in keep}
+    return RetrievalData(corpus, queries, qrels)
+
+
+def _read_qrels(path: Path) -> dict[str, dict[str, int]]:
+    qrels: dict[str, dict[str, int]] = {}
+    with open(path, encoding="utf-8") as f:
+        for number, line in enumerate(f, 1):
+            parts = line.rstrip("\n").split("\t")
+            if number == 1 and parts[:2] == ["query-id", "corpus-id"]:
+                continue
+            if not line.strip():
+                continue
+            try:
+                query, doc, grade = parts[0], parts[1], int(float(parts[2]))
+            except (IndexError, ValueError):
+                raise ConfigError(f"{path}: row {number}: expected query-id<TAB>corpus-id<TAB>score") from None
+            qrels.setdefault(query, {})[doc] = grade
+    return qrels
+
+
+def _id_key(value: str) -> tuple[int, str]:
+    return (0, f"{int(value):020d}") if value.isdigit() else (1, value)
+
+
+# ---- pairs ---------------------------------------------------------------------------------------------------------
+def _stsb_file(path: Path) -> PairData:
+    """STS Benchmark's own TSV: genre, file, year, id, score, sentence1, sentence2 (extra fields: sources)."""
+    ids, a, b, gold = [], [], [], []
+    with open(path, encoding="utf-8") as f:
+        for number, line in enumerate(f, 1):
+            parts = line.rstrip("\n").split("\t")
+            try:
+                score = float(parts[4])
+                a.append(parts[5])
+                b.append(parts[6])
+            except (IndexError, ValueError):
+                raise ConfigError(f"{path}: row {number}: expected genre, file, year, id, score, sentence1, "
+                                  "sentence2 separated by tabs") from None
+            ids.append(str(number - 1))
+            gold.append(score)
+    return PairData(ids, a, b, gold)
+
+
+def _jsonl_pairs(path: Path, first: str, second: str, score: str) -> PairData:
+    rows = _read_jsonl(path, (first, second, score))
+    return _pairs(rows, first, second, score, path)
+
+
+def _user_pairs(path: Path, spec: EmbedBenchmarkSpec) -> PairData:
+    cols = spec.columns
+    if not path.is_file():
+        raise ConfigError(f"benchmark {spec.result_name}: data_dir {path} is not a file of text pairs")
+    if path.suffix in (".jsonl", ".json"):
+        return _jsonl_pairs(path, cols.text1, cols.text2, cols.score)
+    with open(path, encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f, delimiter="\t" if path.suffix == ".tsv" else ","))
+    for number, row in enumerate(rows, 2):
+        for column in (cols.text1, cols.text2, cols.score):
+            if row.get(column) in (None, ""):
+                raise ConfigError(f"{path}: row {number}: column '{column}' is missing or empty")
+    return _pairs(rows, cols.text1, cols.text2, cols.score, path)
+
+
+def _pairs(rows: list[dict[str, Any]], first: str, second: str, score: str, where: Path | str) -> PairData:
+    gold = []
+    for number, row in enumerate(rows, 1):
+        try:
+            gold.append(float(row[score]))
+        except (TypeError, ValueError):
+            raise ConfigError(f"{where}: row {number}: column '{score}' is not a number ({row[score]!r})") from None
+    return PairData([str(i) for i in range(len(rows))], [str(r[first]) for r in rows], [str(r[second]) for r in rows],
+                    gold)
+
+
+def _hub_pairs(spec: EmbedBenchmarkSpec) -> PairData:
+    from datasets import load_dataset
+
+    split = "validation" if spec.name == "afqmc" else "test"
+    rows = [dict(r) for r in load_dataset(HUB[spec.name], split=split)]
+    return _pairs(rows, "sentence1", "sentence2", "score", HUB[spec.name])
+
+
+# ---- files ---------------------------------------------------------------------------------------------------------
+def _read_jsonl(path: Path, required: Iterable[str]) -> list[dict[str, Any]]:
+    rows = []
+    with open(path, encoding="utf-8") as f:
+        for number, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except ValueError:
+                raise ConfigError(f"{path}: row {number}: not a JSON object") from None
+            for column in required:
+                if not isinstance(row, dict) or column not in row:
+                    raise ConfigError(f"{path}: row {number}: column '{column}' is missing")
+            rows.append(row)
+    return rows
+
+
+def _need(path: Path) -> Path:
+    if not path.is_file():
+        raise ConfigError(f"data_dir: {path} not found")
+    return path
+
+
+def _find(root: Path, *names: str) -> Path:
+    if root.is_file():
+        return root
+    for name in names:
+        for candidate in (root / name, root / "opencompass" / "data" / name, root / "sts_benchmark" / name):
+            if candidate.is_file():
+                return candidate
+    raise ConfigError(f"data_dir: none of {', '.join(names)} under {root}")

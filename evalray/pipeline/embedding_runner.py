@@ -1,0 +1,204 @@
+"""Run a ``kind: embed`` job: every task's data read on the driver, texts encoded on each embedding model's actor pool
+(each distinct text once per model), exact search and metrics on the driver, optional reranking on a reranker pool,
+then the usual result.json, per-query Parquet and reports.
+
+* retrieval: the corpus and the queries of all retrieval tasks go through the pool in one Ray Data execution; each
+  document is encoded exactly once (its uid is ``<task>::document::<id>``); top-k by cosine similarity; with
+  ``rerank:`` the top ``rerank.top_k`` of each query are rescored by the reranker pool and reported under the model
+  name ``<embedder>+<reranker>``;
+* sts: each distinct sentence of a task encoded once; or, with ``scorer:``, every pair scored by a reranker.
+
+A failure stops the run with a one-line error; the rows of what finished are written with ``status: failed``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import platform
+import uuid
+from collections import Counter
+from typing import Any
+
+import numpy as np
+
+from evalray import __version__
+from evalray.benchmarks import embedding_tasks as tasks
+from evalray.job.embed_spec import EmbedBenchmarkSpec, EmbedJobSpec, EmbeddingModelSpec
+from evalray.job.loader import public_job_dict
+from evalray.pipeline import embedding_scores as scores
+from evalray.results.schema import RunResult
+
+Row = dict[str, Any]
+
+
+def now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+class EmbedRun:
+    """The state of one run: data per task, vectors per model, result rows, who served what."""
+
+    def __init__(self, job: EmbedJobSpec):
+        self.job = job
+        self.data = {b.result_name: tasks.load(b) for b in job.benchmarks}  # config errors before Ray starts
+        self.models = {m.name: m for m in job.models}
+        self.score_rows: list[Row] = []
+        self.samples: dict[tuple[str, str], list[Row]] = {}
+        self.counts: list[Row] = []
+        self.served: Counter = Counter()
+
+    # ---- encoding ----------------------------------------------------------------------------------------------
+    def texts_for(self, benchmark: EmbedBenchmarkSpec) -> dict[str, tuple[str, str]]:
+        """uid -> (role, text) of every text the task needs encoded."""
+        name, data = benchmark.result_name, self.data[benchmark.result_name]
+        if isinstance(data, tasks.RetrievalData):
+            wanted = {f"{name}::document::{d}": ("document", t) for d, t in data.corpus.items()}
+            wanted.update({f"{name}::query::{q}": ("query", t) for q, t in data.queries.items()})
+            return wanted
+        return {f"{name}::text::{t}": ("text", t) for t in dict.fromkeys(data.text1 + data.text2)}
+
+    def encode(self, model: EmbeddingModelSpec, wanted: dict[str, tuple[str, str]]) -> dict[str, np.ndarray]:
+        import pyarrow as pa
+        import ray
+
+        from evalray.models.embedding_stage import pool_stage
+
+        uids = list(wanted)
+        table = pa.table({"uid": uids, "role": [wanted[u][0] for u in uids], "text": [wanted[u][1] for u in uids]})
+        dataset = ray.data.from_arrow(_blocks(table, model))
+        vectors: dict[str, np.ndarray] = {}
+        for batch in pool_stage(dataset, model).iter_batches(batch_format="pyarrow", batch_size=None):
+            column = batch.column("embedding").combine_chunks()
+            flat = column.flatten().to_numpy(zero_copy_only=False)
+            matrix = flat.reshape(batch.num_rows, -1) if batch.num_rows else flat
+            for uid, vector, actor, node in zip(batch.column("uid").to_pylist(), matrix,
+                                               batch.column("served_by").to_pylist(),
+                                               batch.column("node_id").to_pylist()):
+                vectors[uid] = vector
+                self.served[(model.name, actor, node)] += 1
+        return vectors
+
+    def rerank(self, reranker: EmbeddingModelSpec, pairs: list[tuple[str, str, str]]) -> dict[str, float]:
+        """uid -> score of each (uid, query, document)."""
+        import pyarrow as pa
+        import ray
+
+        from evalray.models.embedding_stage import pool_stage
+
+        table = pa.table({"uid": [p[0] for p in pairs], "query": [p[1] for p in pairs],
+                          "document": [p[2] for p in pairs]})
+        found: dict[str, float] = {}
+        for batch in pool_stage(ray.data.from_arrow(_blocks(table, reranker)), reranker).iter_batches(
+                batch_format="pyarrow", batch_size=None):
+            for uid, value, actor, node in zip(batch.column("uid").to_pylist(), batch.column("rerank_score").to_pylist(),
+                                               batch.column("served_by").to_pylist(), batch.column("node_id").to_pylist()):
+                found[uid] = float(value)
+                self.served[(reranker.name, actor, node)] += 1
+        return found
+
+    # ---- tasks -------------------------------------------------------------------------------------------------
+    def run_model(self, model: EmbeddingModelSpec) -> None:
+        mine = [b for b in self.job.benchmarks if not b.scorer]
+        wanted: dict[str, tuple[str, str]] = {}
+        for benchmark in mine:
+            wanted.update(self.texts_for(benchmark))
+        vectors = self.encode(model, wanted) if wanted else {}
+        for benchmark in mine:
+            name, data = benchmark.result_name, self.data[benchmark.result_name]
+            if isinstance(data, tasks.RetrievalData):
+                results = scores.retrieve(data, vectors, name, max(benchmark.k_values))
+                self._add(model.name, name, *scores.retrieval_rows(data, results, benchmark.k_values, model.name, name),
+                          expected=len(data.queries))
+                if benchmark.rerank:
+                    self.rerank_task(model, benchmark, data, results)
+            else:
+                self._add(model.name, name, *scores.sts_rows(data, vectors, model.name, name), expected=len(data.ids))
+
+    def rerank_task(self, model: EmbeddingModelSpec, benchmark: EmbedBenchmarkSpec, data: tasks.RetrievalData,
+                    results: dict[str, dict[str, float]]) -> None:
+        assert benchmark.rerank is not None
+        reranker = self.models[benchmark.rerank.model]
+        name, combined = benchmark.result_name, f"{model.name}+{reranker.name}"
+        pairs = []
+        for query_id, found in results.items():
+            for doc in tasks_top(found, benchmark.rerank.top_k):
+                pairs.append((f"{query_id}\t{doc}", data.queries[query_id], data.corpus[doc]))
+        rescored = self.rerank(reranker, pairs)
+        reranked = {q: {d: rescored[f"{q}\t{d}"] for d in tasks_top(found, benchmark.rerank.top_k)}
+                    for q, found in results.items()}
+        self._add(combined, name, *scores.retrieval_rows(data, reranked, benchmark.k_values, combined, name),
+                  expected=len(data.queries))
+
+    def run_scorers(self) -> None:
+        for benchmark in self.job.benchmarks:
+            if not benchmark.scorer:
+                continue
+            data = self.data[benchmark.result_name]
+            if not isinstance(data, tasks.PairData):
+                from evalray.errors import ConfigError
+
+                raise ConfigError(f"benchmark {benchmark.result_name}: scorer: applies to sts tasks only")
+            reranker = self.models[benchmark.scorer]
+            found = self.rerank(reranker, [(i, a, b) for i, a, b in zip(data.ids, data.text1, data.text2)])
+            self._add(reranker.name, benchmark.result_name,
+                      *scores.scored_pair_rows(data, [found[i] for i in data.ids], reranker.name, benchmark.result_name),
+                      expected=len(data.ids))
+
+    def _add(self, model: str, benchmark: str, rows: list[Row], samples: list[Row], expected: int) -> None:
+        self.score_rows += rows
+        self.samples[(model, benchmark)] = samples
+        self.counts.append({"model": model, "benchmark": benchmark, "samples": len(samples), "errors": 0,
+                            "expected": expected, "duplicates": 0})
+
+
+def tasks_top(found: dict[str, float], k: int) -> list[str]:
+    from evalray.scoring.retrieval import rank_documents
+
+    return rank_documents(found)[:k]
+
+
+def _blocks(table, model: EmbeddingModelSpec) -> list:
+    """At least two blocks per replica, so the pool balances."""
+    n = table.num_rows
+    blocks = max(1, min(n, max(2 * model.replicas, n // max(1, model.batch_size * 4))))
+    step = -(-n // blocks) if n else 1
+    return [table.slice(start, step) for start in range(0, n, step)] or [table]
+
+
+def run_embed_job(job: EmbedJobSpec, address: str | None = None, output: str | None = None):
+    """Run the job; returns the same :class:`~evalray.pipeline.runner.RunOutcome` as an eval job."""
+    import ray
+
+    from evalray.pipeline.runner import RunOutcome, _configure_ray_data, _one_line
+    from evalray.results import writers
+    from evalray.runtime import ray_session
+
+    started = now()
+    run_id = f"{job.name}-{dt.datetime.now().strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
+    run = EmbedRun(job)
+    status, error = "completed", None
+    interrupted: BaseException | None = None
+    try:
+        with ray_session(address or job.ray.address, namespace=job.ray.namespace, runtime_env=job.runtime_env,
+                         num_cpus=job.ray.num_cpus):
+            _configure_ray_data(job.ray.actor_start_timeout_s)
+            for model in job.models:
+                if model.kind == "embedding":
+                    run.run_model(model)
+            run.run_scorers()
+    except KeyboardInterrupt as exc:
+        status, error, interrupted = "failed", "interrupted", exc
+    except Exception as exc:  # noqa: BLE001 (one line in result.json, the rows that finished kept)
+        status, error = "failed", _one_line(exc)
+    result = RunResult(
+        run_id=run_id, name=job.name, status=status, started_at=started, finished_at=now(),
+        job=public_job_dict(job), env={"evalray": __version__, "ray": ray.__version__,
+                                       "python": platform.python_version()},
+        scores=run.score_rows, counts=run.counts, error=error,
+        actors=[{"model": m, "actor_id": a, "node_id": n, "samples": c}
+                for (m, a, n), c in sorted(run.served.items(), key=lambda item: tuple(map(str, item[0])))],
+    )
+    location = writers.write_run(output or job.output, result, run.samples)
+    if interrupted is not None:
+        raise interrupted
+    return RunOutcome(result=result.as_dict(), output=location)
