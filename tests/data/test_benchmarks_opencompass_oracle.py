@@ -1,0 +1,108 @@
+"""Oracle tests of the benchmarks from the OpenCompass list on the real OpenCompass bundle (../shared/data/opencompass/
+data; no Ray, no model): every benchmark loads the MANIFEST-2 count of samples with unique ids, gold outputs score
+exactly 1.0 and all-wrong outputs 0.0 through the benchmark's own generate-mode scorer (as a replay model is scored),
+and for the log-likelihood benchmarks a Generation whose gold continuation is the most likely scores 1.0 (another
+choice: 0.0)."""
+
+from __future__ import annotations
+
+import pytest
+
+from evalray.benchmarks import registry
+from evalray.benchmarks.base import LETTERS
+from evalray.job.spec import BenchmarkSpec
+from evalray.types import Generation, Sample
+from tests.conftest import shared_data
+
+# benchmark -> MANIFEST-2 count of scored items (MultiRC: its 83 paragraphs hold 4,848 answers, one item each;
+# storycloze: en + zh eval, 1,511 each; race: middle test only, high is not in the bundle)
+COUNTS = {
+    "obqa": 500, "siqa": 1954, "race": 1436, "storycloze": 3022,
+    "copa": 100, "rte": 277, "cb": 56, "wic": 638, "wsc": 104, "axb": 1104, "axg": 356, "multirc": 4848,
+    "lambada": 5153,
+}
+HUB_ITEMS = {"race": 1436 + 3498}  # `items` where the hub default holds more than the bundle
+CHOICE = set(COUNTS) - {"lambada"}  # generative form: an option letter
+LOGLIKELIHOOD = CHOICE  # + lambada: one continuation, scored by is_greedy (its own test)
+
+
+def bundle() -> str:
+    return str(shared_data("opencompass") / "data")
+
+
+def gold_output(name: str, s: Sample) -> str:
+    if name in CHOICE:
+        return f"Reading the options once more.\nANSWER: {LETTERS[s.metadata['answer']]}"
+    if name == "lambada":
+        # OpenCompass's LambadaEvaluator compares the first word, cut at punctuation, after general_postprocess: the
+        # bundle's gold words with punctuation ('"Nadia', 'thought...Tess') are matched by their bare word
+        from evalray.benchmarks.lambada import general_postprocess
+
+        return f" {general_postprocess(s.target)}. And then"
+    raise KeyError(name)
+
+
+def wrong_output(name: str, s: Sample) -> str:
+    if name in CHOICE:
+        return f"ANSWER: {LETTERS[(s.metadata['answer'] + 1) % s.metadata['n_options']]}"
+    if name == "lambada":
+        return "zzzq, as it were."
+    raise KeyError(name)
+
+
+def items(name: str, mode: str = "generate"):
+    bench = registry.get(name)
+    spec = BenchmarkSpec(name=name, data_dir=bundle(), mode=mode)
+    return bench, list(bench.requests(spec, chat=(mode == "generate"), seed=0))
+
+
+@pytest.mark.parametrize("name", sorted(COUNTS))
+def test_gold_scores_one_and_wrong_scores_zero(name):
+    bench, rows = items(name)
+    assert len(rows) == COUNTS[name]
+    assert bench.items == HUB_ITEMS.get(name, COUNTS[name])
+    assert len({s.id for s, _, _ in rows}) == len(rows)
+    for sample, request, mode in rows:
+        assert mode == "generate" and request.kind == "generate"
+        gold = bench.score(sample, Generation(texts=[gold_output(name, sample)]), mode)
+        assert gold.values and all(v == 1.0 for v in gold.values.values()), (sample.id, gold)
+        wrong = bench.score(sample, Generation(texts=[wrong_output(name, sample)]), mode)
+        assert all(v == 0.0 for v in wrong.values.values()), (sample.id, wrong)
+
+
+@pytest.mark.parametrize("name", sorted(LOGLIKELIHOOD))
+def test_loglikelihood_gold_choice_scores_one(name):
+    bench, rows = items(name, "loglikelihood")
+    assert len(rows) == COUNTS[name]
+    for sample, request, mode in rows:
+        assert mode == "loglikelihood" and len(request.continuations) == len(sample.choices) >= 2
+        gold = int(sample.target)
+        lls = [-1.0 - 50.0 * (i != gold) for i in range(len(sample.choices))]
+        assert all(v == 1.0 for v in bench.score(sample, Generation(loglikelihoods=lls), mode).values.values())
+        other = (gold + 1) % len(lls)
+        lls = [-1.0 - 50.0 * (i != other) for i in range(len(sample.choices))]
+        assert all(v == 0.0 for v in bench.score(sample, Generation(loglikelihoods=lls), mode).values.values())
+
+
+def test_lambada_loglikelihood_is_lm_evals_greedy_check():
+    bench, rows = items("lambada", "loglikelihood")
+    assert len(rows) == 5153
+    for sample, request, mode in rows[:200]:
+        assert request.continuations == (" " + sample.target,) and " " not in sample.target
+        assert bench.score(sample, Generation(loglikelihoods=[-2.0], is_greedy=[True]), mode).values == {"acc": 1.0}
+        assert bench.score(sample, Generation(loglikelihoods=[-2.0], is_greedy=[False]), mode).values == {"acc": 0.0}
+
+
+def test_show_names_the_reference_of_each_form():
+    for name in sorted(COUNTS):
+        info = registry.get(name).info()
+        assert info["loglikelihood"].startswith("lm-eval "), (name, info["loglikelihood"])
+        assert info["generate"].startswith("OpenCompass "), (name, info["generate"])
+        assert info["items"] and info["license"] and info["description"]
+
+
+def test_race_reads_the_subsets_present_and_storycloze_both_languages():
+    bench, rows = items("race")
+    assert {s.subset for s, _, _ in rows} == {"middle"}
+    _, rows = items("storycloze")
+    assert [sum(s.subset == lang for s, _, _ in rows) for lang in ("en", "zh")] == [1511, 1511]
