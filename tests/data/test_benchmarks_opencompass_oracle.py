@@ -6,6 +6,10 @@ choice: 0.0)."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
+from pathlib import Path
+
 import pytest
 
 from evalray.benchmarks import registry
@@ -106,3 +110,34 @@ def test_race_reads_the_subsets_present_and_storycloze_both_languages():
     assert {s.subset for s, _, _ in rows} == {"middle"}
     _, rows = items("storycloze")
     assert [sum(s.subset == lang for s, _, _ in rows) for lang in ("en", "zh")] == [1511, 1511]
+
+
+# ---- sample ids from the raw bundle files (used by tests/data/test_benchmarks_ids.py for every registered name) -------
+def _raw(folder: Path, path: str) -> list[dict]:
+    with open(folder / path, encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def _rows(n: int, prefix: str | None = None) -> list[str]:
+    return [f"{prefix}/{i}" if prefix else str(i) for i in range(n)]
+
+
+def _idx(path: str) -> Callable[[Path], list[str]]:
+    return lambda d: [str(r["idx"]) for r in _raw(d, path)]
+
+
+OPENCOMPASS_FOLDER = "opencompass/data"  # every benchmark below reads the bundle's root as its data_dir
+OPENCOMPASS_IDS: dict[str, Callable[[Path], list[str]]] = {
+    "obqa": lambda d: [r["id"] for r in _raw(d, "openbookqa/Main/test.jsonl")],
+    "siqa": lambda d: _rows(len(_raw(d, "siqa/dev.jsonl"))),
+    "race": lambda d: _rows(len(_raw(d, "race/test/middle.jsonl")), "middle"),
+    "storycloze": lambda d: [f"{lang}/{r['story_id']}" for lang in ("en", "zh")
+                             for r in _raw(d, f"xstory_cloze/{lang}_eval.jsonl")],
+    "copa": _idx("SuperGLUE/COPA/val.jsonl"), "rte": _idx("SuperGLUE/RTE/val.jsonl"), "cb": _idx("SuperGLUE/CB/val.jsonl"),
+    "wic": _idx("SuperGLUE/WiC/val.jsonl"), "wsc": _idx("SuperGLUE/WSC/val.jsonl"), "axb": _idx("SuperGLUE/AX-b/AX-b.jsonl"),
+    "axg": _idx("SuperGLUE/AX-g/AX-g.jsonl"),
+    "multirc": lambda d: [f"{p['idx']}/{q['idx']}/{a['idx']}" for p in _raw(d, "SuperGLUE/MultiRC/val.jsonl")
+                          for q in p["passage"]["questions"] for a in q["answers"]],
+    "lambada": lambda d: _rows(len(_raw(d, "lambada/test.jsonl"))),
+}
+HUB_ONLY = {"record"}  # registered with their hub default only: no local copy in the bundle
