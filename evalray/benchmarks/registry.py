@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-from typing import TypeVar
+from functools import lru_cache
+from typing import TYPE_CHECKING, TypeVar
 
 from evalray.errors import ConfigError, did_you_mean
+
+if TYPE_CHECKING:
+    from evalray.job.spec import BenchmarkSpec
 
 _REGISTRY: dict[str, type] = {}
 _NOT_BENCHMARKS = {"base", "registry"}
@@ -42,3 +46,25 @@ def get(name: str):
     if name not in _REGISTRY:
         raise ConfigError(f"unknown benchmark '{name}'{did_you_mean(name, sorted(_REGISTRY))}")
     return _REGISTRY[name]()
+
+
+def for_entry(entry: "BenchmarkSpec"):
+    """The benchmark of a job's entry: a built-in one by name, your own dataset (``type:``) or a collection (one
+    instance per distinct entry in a process, so its samples are read once)."""
+    if entry.type is None and entry.collection is None:
+        return get(entry.name)
+    return _declared(entry.model_dump_json())
+
+
+@lru_cache(maxsize=64)
+def _declared(entry_json: str):
+    from evalray.job.spec import BenchmarkSpec
+
+    entry = BenchmarkSpec.model_validate_json(entry_json)
+    if entry.collection is not None:
+        from evalray.benchmarks._collection import Collection
+
+        return Collection(entry, for_entry)
+    from evalray.benchmarks._general import general_benchmark
+
+    return general_benchmark(entry)

@@ -139,7 +139,7 @@ def _single(run: JudgedRun, job, entry: JudgedEntry, answers, judgments) -> None
 def _pairwise(run: JudgedRun, job, entry: JudgedEntry, answers, judgments) -> None:
     from evalray.benchmarks import registry
 
-    rule = registry.get(entry.entry.name).game_rule
+    rule = registry.for_entry(entry.entry).game_rule
     how = entry.entry.arena.aggregate if entry.entry.arena else "mean"
     games: dict[tuple, dict[int, float]] = defaultdict(dict)  # (m1, m2, uid, turn, judge, repeat) -> game -> value
     weights: dict[tuple, dict[int, float]] = defaultdict(dict)
@@ -225,7 +225,7 @@ def _correctness(run: JudgedRun, entry: JudgedEntry, answers, judgments) -> None
     found an answer (``extracted``), and the judge decides only the rest."""
     from evalray.benchmarks import registry
 
-    metric = registry.get(entry.entry.name).metrics[0]
+    metric = registry.for_entry(entry.entry).metrics[0]
     how = entry.entry.arena.aggregate if entry.entry.arena else "mean"
     values: dict[tuple[str, str], list[float]] = defaultdict(list)
     errors: dict[tuple[str, str], str] = {}

@@ -199,7 +199,7 @@ def comparisons(job, samples: dict[tuple[str, str], list[Row]], resamples: int =
     out: list[Row] = []
     names = [m.name for m in job.models]
     for entry in job.benchmarks:
-        metric = _primary(registry.get(entry.name), [samples.get((m, entry.name), []) for m in names])
+        metric = _primary(registry.for_entry(entry), [samples.get((m, entry.name), []) for m in names])
         if metric is None:
             continue
         for a, b in combinations(names, 2):

@@ -52,7 +52,7 @@ def judged_entries(job: JobSpec) -> dict[str, JudgedEntry]:
     out: dict[str, JudgedEntry] = {}
     models = [m.name for m in job.models]
     for entry in job.benchmarks:
-        benchmark = registry.get(entry.name)
+        benchmark = registry.for_entry(entry)
         strategy = entry.judge.strategy if entry.judge else "rule"
         if not is_judged(benchmark):
             if strategy != "rule":  # a generative benchmark whose correctness a judge decides (llm) or backs (auto)
@@ -105,7 +105,7 @@ class JudgeRequests:
 
         self.job = JobSpec.model_validate_json(job_json)
         self.entries = judged_entries(self.job)
-        self.benchmarks = {name: registry.get(name) for name in self.entries}
+        self.benchmarks = {name: registry.for_entry(e.entry) for name, e in self.entries.items()}
         self.judge_turns = {(b, t) for b, t in judge_turns}
         self.record = record
         self.specs = {m.name: m for m in self.job.models}
@@ -316,7 +316,7 @@ def _second_round(job, models, judges, entries, multi, tables, bar) -> None:
     for row in earlier:
         if row.get("answer_error"):
             continue
-        benchmark = registry.get(row["benchmark"])
+        benchmark = registry.for_entry(entries[row["benchmark"]].entry)
         sample = rows.decode_sample(row)
         request = benchmark.turn_request(sample, list(row["answers"]), len(row["answers"]),
                                          entries[row["benchmark"]].entry)

@@ -83,6 +83,6 @@ def _prepared(cache: dict[tuple[str, bool, bool], Prepared], entry: BenchmarkSpe
     force_generate = plugin_for(model).capabilities.forces_generate
     key = (entry.model_dump_json(), model.chat, force_generate)
     if key not in cache:
-        benchmark = registry.get(entry.name)
+        benchmark = registry.for_entry(entry)
         cache[key] = list(benchmark.requests(entry, model.chat, seed, force_generate))
     return cache[key]

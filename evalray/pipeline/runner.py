@@ -154,7 +154,7 @@ def build_result(plan: RunPlan, collection: Collection, execution: Execution) ->
                            "expected": plan.expected(model.name, entry.name),
                            "duplicates": collection.duplicates[(model.name, entry.name)]})
             if part:
-                scores += aggregate.score_rows(part, model.name, entry.name, registry.get(entry.name).categories)
+                scores += aggregate.score_rows(part, model.name, entry.name, registry.for_entry(entry).categories)
     status, error = execution.status, execution.error
     if status == "completed" and any(c["errors"] or c["samples"] < c["expected"] for c in counts):
         status = "partial"

@@ -7,13 +7,17 @@ execution, so several models (each with its own pool and resources) run at once.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any, Sequence
 
+from pydantic import TypeAdapter
+
 from evalray import rows
-from evalray.job.spec import JobSpec, ModelSpecBase, ScoringSpec
+from evalray.job.spec import BenchmarkSpec, JobSpec, ModelSpecBase, ScoringSpec
 from evalray.models.registry import plugin_for
 
 MAX_BLOCKS = 200
+_ENTRIES: TypeAdapter = TypeAdapter(list[BenchmarkSpec])
 
 
 def request_dataset(request_rows: Sequence[dict[str, Any]], model: ModelSpecBase):
@@ -32,20 +36,30 @@ def evaluation_dataset(job: JobSpec, models: Sequence[ModelSpecBase], rows_by_mo
     datasets = [plugin_for(model).build_stage(request_dataset(rows_by_model[model.name], model), model)
                 for model in models if rows_by_model[model.name]]
     dataset = datasets[0].union(*datasets[1:]) if len(datasets) > 1 else datasets[0]
-    return score_stage(dataset, job.scoring)
+    return score_stage(dataset, job.scoring, job.benchmarks)
 
 
 _BENCHMARKS: dict[str, Any] = {}
 
 
-def score_batch(table):
-    """Score each row with its benchmark's scorer; add the score columns and update ``error``."""
+@lru_cache(maxsize=8)
+def _declared(entries_json: str) -> dict[str, Any]:
+    """The job's own datasets and collections by name (built-in benchmarks are found by name alone)."""
     from evalray.benchmarks import registry
 
+    return {e.name: registry.for_entry(e) for e in _ENTRIES.validate_json(entries_json)}
+
+
+def score_batch(table, entries: str = "[]"):
+    """Score each row with its benchmark's scorer; add the score columns and update ``error``. ``entries``: the
+    JSON of the job's benchmark entries that are declared in the job (``type:``, ``collection:``)."""
+    from evalray.benchmarks import registry
+
+    declared = _declared(entries)
     scored: list[dict[str, Any]] = []
     for row in table.to_pylist():
         name = row["benchmark"]
-        benchmark = _BENCHMARKS.get(name) or _BENCHMARKS.setdefault(name, registry.get(name))
+        benchmark = declared.get(name) or _BENCHMARKS.get(name) or _BENCHMARKS.setdefault(name, registry.get(name))
         generation = rows.decode_generation(row)
         error, score = generation.error, None
         if not error:
@@ -59,6 +73,8 @@ def score_batch(table):
     return rows.append_scores(table, scored)
 
 
-def score_stage(ds, scoring: ScoringSpec):
+def score_stage(ds, scoring: ScoringSpec, entries: Sequence[BenchmarkSpec] = ()):
+    declared = [e for e in entries if e.type is not None or e.collection is not None]
     return ds.map_batches(score_batch, batch_format="pyarrow", batch_size=scoring.batch_size,
-                          num_cpus=scoring.num_cpus)
+                          num_cpus=scoring.num_cpus,
+                          fn_kwargs={"entries": _ENTRIES.dump_json(declared).decode()})
