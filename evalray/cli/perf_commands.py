@@ -128,6 +128,10 @@ def mock_server(
     lifetime: Optional[float] = typer.Option(None, "--lifetime", help="Stop after this many seconds."),
     seed: int = typer.Option(0, help="Seed of error injection."),
     processes: int = typer.Option(1, "--processes", help="Serve from this many processes (one shared socket)."),
+    record_requests: int = typer.Option(0, "--record-requests", help="Keep the last N request bodies and answers "
+                                        "(at most 100000), served at GET /debug/requests."),
+    unique_answers: bool = typer.Option(False, "--unique-answers", help="Begin every answer with a<N> (the "
+                                        "request count) so that answers differ."),
 ) -> None:
     """An OpenAI-compatible test server with injected latency and errors (for tests and dry runs)."""
     from evalray.testing.mockserver import MockServerSpec, run_mock_server
@@ -139,7 +143,8 @@ def mock_server(
                           output_tokens=output_tokens, tokens_per_chunk=tokens_per_chunk, error_rate=error_rate,
                           error_statuses=tuple(_numbers(error_status, int, "--error-status") or [500]),
                           timeout_rate=timeout_rate, truncate_rate=truncate_rate, hang_s=hang_s, seed=seed,
-                          lifetime_s=lifetime, processes=max(1, processes))
+                          lifetime_s=lifetime, processes=max(1, processes),
+                          record_requests=max(0, min(record_requests, 100_000)), unique_answers=unique_answers)
     try:
         run_mock_server(spec, lambda url: typer.echo(f"mock server listening on {url}", err=False))
     except OSError as exc:

@@ -10,10 +10,11 @@ from dataclasses import dataclass
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from evalray.errors import ConfigError
 from evalray.job.base import JobBase, SafeName
+from evalray.job.perf_workload import Workload
 
 STAT_KEYS = ("mean", "std", "min", "p50", "p90", "p95", "p99", "p99.9", "max")
 SLO_METRICS = ("ttft", "tpot", "itl", "e2e", "queue")
@@ -129,8 +130,11 @@ class LoadSpec(_Strict):
                                         "total (default 65536); requests beyond wait (as many again, at least "
                                         "65536; arrivals beyond are dropped and counted) and show queueing delay.")
 
+    _given: frozenset = PrivateAttr(default=frozenset())  # the keys the job itself set (before defaults)
+
     @model_validator(mode="after")
     def _one_load_model(self) -> "LoadSpec":
+        self._given = frozenset(self.model_fields_set)
         if self.concurrency and self.rate:
             raise ValueError("give either concurrency (closed loop) or rate (open loop), not both")
         if not self.concurrency and not self.rate:
@@ -166,7 +170,10 @@ class PerfJobSpec(JobBase):
     output: str = Field("runs/${name}", description="Directory for perf.json, records.parquet and report.html.")
     seed: int = Field(0, ge=0, le=2**63 - 1, description="Seed of random prompts, lengths and arrival times.")
     target: TargetSpec = Field(..., description="The endpoint under test.")
-    prompts: PromptSpec = Field(default_factory=PromptSpec, description="Where prompts come from.")
+    prompts: PromptSpec = Field(default_factory=PromptSpec, description="Where prompts come from (when no "
+                                "workload is given; prompts.tokenizer counts tokens for every workload).")
+    workload: Workload | None = Field(None, description="A realistic workload instead of prompts: synthetic, "
+                                      "multi_turn, shared_prefix or trace (docs/perf.md).")
     load: LoadSpec = Field(default_factory=LoadSpec, description="Load model, bounds and sweep.")
     fleet: FleetSpec = Field(default_factory=FleetSpec, description="Load-generator workers.")
     slo: dict[str, str] | None = Field(None, description="SLOs such as {ttft_p99: 500ms, tpot_p99: 50ms}: adds "
@@ -184,4 +191,13 @@ class PerfJobSpec(JobBase):
             raise ValueError("search needs slo (e.g. slo: {ttft_p99: 500ms})")
         if self.slo:
             parse_slos(self.slo)
+        kind = self.workload.type if self.workload is not None else None
+        given = self.load._given
+        if kind == "multi_turn" and "num_requests" in given:
+            raise ValueError("a multi_turn workload counts sessions: set workload.sessions, not load.num_requests")
+        if kind == "trace" and given & {"rate", "concurrency", "num_requests", "arrival", "ramp_up_s"}:
+            raise ValueError("a trace workload sends at the trace's timestamps: leave load.rate, concurrency, "
+                             "num_requests, arrival and ramp_up_s unset (use workload.speed / max_requests)")
+        if kind == "trace" and self.search is not None:
+            raise ValueError("search does not apply to a trace workload (sweep workload.speed instead)")
         return self

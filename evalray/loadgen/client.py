@@ -48,7 +48,7 @@ class HttpConnection(asyncio.Protocol):
                  on_idle_lost: Callable[["HttpConnection"], None] | None = None) -> None:
         self.on_done = on_done
         self.on_idle_lost = on_idle_lost  # the server closed this connection while it was idle in the pool
-        self.keep_events = keep_events  # keep content events for a tokenizer count when the server sends no usage
+        self.keep_events = keep_events  # keep the answer's text (a tokenizer count, the next turn of a session)
         self.clock_zero = clock_zero
         self.stream = stream
         self.content_key = b'"content":' if chat else b'"text":'
@@ -235,7 +235,7 @@ class HttpConnection(asyncio.Protocol):
         if state.status != 200:
             state.error = f"http_{state.status}"
         elif not self.stream:
-            _read_whole_body(state)
+            _read_whole_body(state, self.keep_events)
         self._finish(state, self.keep_alive)
 
     def _fail(self, error: str) -> None:
@@ -263,7 +263,7 @@ def _read_usage(payload: bytes, state: RequestState) -> None:
         state.prompt_tokens = usage["prompt_tokens"]
 
 
-def _read_whole_body(state: RequestState) -> None:
+def _read_whole_body(state: RequestState, keep: bool = False) -> None:
     try:
         body: dict[str, Any] = json.loads(b"".join(state.body))
     except ValueError:
@@ -274,7 +274,7 @@ def _read_whole_body(state: RequestState) -> None:
         state.completion_tokens = usage["completion_tokens"]
     if isinstance(usage.get("prompt_tokens"), int):
         state.prompt_tokens = usage["prompt_tokens"]
-    if state.completion_tokens < 0:
+    if state.completion_tokens < 0 or keep:
         state.body = [json.dumps(body.get("choices") or []).encode()]
     else:
         state.body = []

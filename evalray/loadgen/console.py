@@ -19,7 +19,8 @@ def table_lines(runs: list[dict[str, Any]]) -> list[str]:
               "ITL p50", "E2E p50", "E2E p99", "queue p99", "goodput"]
     rows = []
     for run in runs:
-        point = f"c={run['concurrency']}" if run["concurrency"] is not None else f"r={run['rate']:g}"
+        point = f"c={run['concurrency']}" if run["concurrency"] is not None else f"r={run['rate']:g}" \
+            if run.get("rate") is not None else f"trace x{run.get('speed', 1):g}"
         errors = ",".join(f"{k}:{v}" for k, v in run["errors"].items()) or "0"
         rows.append([point, f"{run['ok']}/{run['requests']}", errors, _fmt(run["request_throughput"]),
                      _fmt(run["output_token_throughput"], 0), _fmt(run["ttft_ms"]["p50"], 2),

@@ -21,6 +21,7 @@ import threading
 import time
 from dataclasses import dataclass
 from time import perf_counter
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -49,6 +50,7 @@ class WorkerSetup:
     tokenizer: str | None = None
     tls: bool = False
     max_backlog: int | None = None  # most requests waiting for a connection; default max(max_connections, BACKLOG)
+    sessions: Any = None  # a multi-turn workload's SessionSetup (evalray.loadgen.sessions); None: payloads
 
 
 @dataclass
@@ -133,6 +135,9 @@ class LoadEngine:
             self._to_outbox()
         with self.outbox_lock:
             rows, self.outbox = self.outbox, []
+        return self._table(rows)
+
+    def _table(self, rows: list[tuple]) -> pa.Table:
         return rows_to_table(rows, self.work.worker)
 
     def _to_outbox(self) -> None:
@@ -174,6 +179,10 @@ class LoadEngine:
     def _summary(self) -> dict[str, float]:
         return {"issued": self.issued, "completed": self.completed, "max_open_streams": self.max_open_streams,
                 "connections": self.connect_attempts, "dropped": self.dropped}
+
+    def keep_text(self) -> bool:
+        """Keep each answer's text (for a tokenizer count when the server sends no usage)."""
+        return self.tokenizer is not None
 
     def _now(self) -> float:
         return perf_counter() - self.clock_zero
@@ -280,7 +289,7 @@ class LoadEngine:
         try:
             _, conn = await asyncio.wait_for(loop.create_connection(
                 lambda: HttpConnection(self._on_done, self.clock_zero, setup.stream, setup.chat,
-                                       keep_events=self.tokenizer is not None, on_idle_lost=self._on_idle_lost),
+                                       keep_events=self.keep_text(), on_idle_lost=self._on_idle_lost),
                 setup.host, setup.port, local_addr=local, ssl=_client_tls() if setup.tls else None),
                 timeout=setup.timeout_s)
         except (OSError, asyncio.TimeoutError) as exc:  # TimeoutError: the connect took the whole timeout
@@ -319,6 +328,14 @@ class LoadEngine:
                           state.prompt_tokens, max(state.completion_tokens, 0), state.chunk_times, state.warmup))
 
     def _after_request(self, conn: HttpConnection | None, reusable: bool) -> None:
+        self._release(conn)
+        if self.work.intended is None:
+            self._user_send()
+        else:
+            self._check_done()
+
+    def _release(self, conn: HttpConnection | None) -> None:
+        """A request ended: its connection (None when it is gone) takes the next waiting request or goes idle."""
         if conn is not None:
             if self.waiting:
                 self._start_on(conn, self.waiting.popleft())
@@ -328,10 +345,6 @@ class LoadEngine:
             self.open_connections += 1
             assert self.loop is not None
             self.loop.create_task(self._connect_and_send(self.waiting.popleft()))
-        if self.work.intended is None:
-            self._user_send()
-        else:
-            self._check_done()
 
     def _check_done(self) -> None:
         if self.issued == self.completed and (not self._issue_allowed()) and self.all_done is not None:

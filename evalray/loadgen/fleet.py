@@ -16,6 +16,7 @@ from evalray.job.perf_spec import PerfJobSpec
 from evalray.loadgen.engine import LoadEngine, WorkerSetup, WorkerSlice, run_in_thread
 from evalray.loadgen.prompts import Prompt
 from evalray.loadgen.records import concat
+from evalray.loadgen.sessions import Session, SessionEngine, SessionSetup
 
 START_LEAD_S = 0.5
 POLL_S = 0.5
@@ -32,32 +33,43 @@ def endpoint(spec: PerfJobSpec) -> tuple[str, int, str, bool, bool]:
     return str(parts.hostname), port, path, path.endswith("/chat/completions"), tls
 
 
+def _fixed_body(spec: PerfJobSpec) -> dict[str, Any]:
+    target = spec.target
+    body: dict[str, Any] = {"model": target.model, "stream": target.stream}
+    if target.stream:
+        body["stream_options"] = {"include_usage": True}
+    if target.ignore_eos:
+        body["ignore_eos"] = True
+    return body
+
+
+def _head(spec: PerfJobSpec, host: str, path: str, api_key: str | None) -> bytes:
+    target = spec.target
+    headers = {"Host": host, "Content-Type": "application/json", "Accept": "text/event-stream" if target.stream
+               else "application/json", "User-Agent": "evalray-perf", **target.headers}
+    if api_key:
+        headers["Authorization"] = f"Bearer {api_key}"
+    return (f"POST {path} HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers.items())).encode()
+
+
 def render_request(spec: PerfJobSpec, prompt: Prompt, host: str, path: str, chat: bool,
                    api_key: str | None) -> bytes:
     """The complete HTTP/1.1 request for one prompt (sent as is, many times)."""
     import json
 
-    target = spec.target
-    body: dict[str, Any] = {"model": target.model, "max_tokens": prompt.max_tokens, "stream": target.stream}
+    body = _fixed_body(spec)
+    body["max_tokens"] = prompt.max_tokens
     if chat:
         body["messages"] = [{"role": "user", "content": prompt.text}]
     else:
         body["prompt"] = prompt.text
-    if target.stream:
-        body["stream_options"] = {"include_usage": True}
-    if target.ignore_eos:
-        body["ignore_eos"] = True
-    body.update(target.extra_body)
+    body.update(spec.target.extra_body)
     payload = json.dumps(body, ensure_ascii=False).encode()
-    headers = {"Host": host, "Content-Type": "application/json", "Accept": "text/event-stream" if target.stream
-               else "application/json", "User-Agent": "evalray-perf", **target.headers}
-    if api_key:
-        headers["Authorization"] = f"Bearer {api_key}"
-    head = f"POST {path} HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers.items())
-    return head.encode() + f"Content-Length: {len(payload)}\r\n\r\n".encode() + payload
+    return _head(spec, host, path, api_key) + f"Content-Length: {len(payload)}\r\n\r\n".encode() + payload
 
 
-def build_setup(spec: PerfJobSpec, prompts: list[Prompt], max_connections: int) -> WorkerSetup:
+def build_setup(spec: PerfJobSpec, prompts: list[Prompt], max_connections: int,
+                sessions: list[Session] | None = None) -> WorkerSetup:
     from evalray.errors import ConfigError
 
     host, port, path, chat, tls = endpoint(spec)
@@ -68,10 +80,15 @@ def build_setup(spec: PerfJobSpec, prompts: list[Prompt], max_connections: int) 
             raise ConfigError(f"api_key_env: the environment variable {spec.target.api_key_env} is not set")
     host_header = host if port in (80, 443) else f"{host}:{port}"
     payloads = [render_request(spec, p, host_header, path, chat, api_key) for p in prompts]
+    session_setup = None
+    if sessions is not None:
+        system = getattr(spec.workload, "system_prompt", None)
+        session_setup = SessionSetup(sessions, _head(spec, host_header, path, api_key), _fixed_body(spec),
+                                     dict(spec.target.extra_body), chat, system)
     return WorkerSetup(host=host, port=port, stream=spec.target.stream, chat=chat, payloads=payloads,
                        prompt_tokens=[p.prompt_tokens for p in prompts], timeout_s=spec.target.timeout_s,
                        max_connections=max_connections, source_addresses=spec.fleet.source_addresses,
-                       tokenizer=spec.prompts.tokenizer, tls=tls)
+                       tokenizer=spec.prompts.tokenizer, tls=tls, sessions=session_setup)
 
 
 class LoadWorker:
@@ -97,7 +114,8 @@ class LoadWorker:
 
     def start(self, work: WorkerSlice, start_wall: float) -> None:
         assert self.setup is not None, "prepare() first"
-        self.engine = LoadEngine(self.setup, work)
+        engine = SessionEngine if self.setup.sessions is not None else LoadEngine
+        self.engine = engine(self.setup, work)
         self.thread, self.summary = run_in_thread(self.engine, start_wall)
 
     def poll(self) -> tuple[bool, pa.Table, dict[str, float]]:

@@ -20,6 +20,8 @@ CDF_METRICS = ("ttft", "tpot", "itl", "e2e")
 
 
 def point_label(run: dict[str, Any]) -> str:
+    if run.get("speed") is not None:
+        return f"trace x{run['speed']:g}"
     return f"c={run['concurrency']}" if run.get("concurrency") is not None else f"rate={run.get('rate'):g}/s"
 
 

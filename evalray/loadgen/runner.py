@@ -1,4 +1,4 @@
-"""Run a perf job: prompts -> fleet -> one run per sweep point (or an SLO rate search) -> perf.json, records.parquet,
+"""Run a perf job: workload (prompts, sessions or a trace) -> fleet -> one run per sweep point (or an SLO rate search) -> perf.json, records.parquet,
 console table and report.html."""
 
 from __future__ import annotations
@@ -16,9 +16,10 @@ from evalray.loadgen.console import print_table
 from evalray.loadgen.fleet import Fleet, build_setup
 from evalray.loadgen.metrics import compute_metrics, max_in_flight
 from evalray.loadgen.output import write_outputs
-from evalray.loadgen.prompts import load_prompts
 from evalray.loadgen.result import PerfResult
-from evalray.loadgen.schedule import RunPoint, plan_slices, run_points
+from evalray.loadgen.schedule import RunPoint
+from evalray.loadgen.workload_metrics import workload_figures
+from evalray.loadgen.workloads import WorkloadPlan, plan_point, plan_workload
 
 DEFAULT_MAX_CONNECTIONS = 65_536
 
@@ -52,19 +53,25 @@ def _say_when_capped(point: RunPoint, spec: PerfJobSpec, planned: int) -> None:
         print(f"[{point.label()}] capped at {MAX_REQUESTS_PER_POINT:,} requests per run point", file=sys.stderr)
 
 
-def run_point(spec: PerfJobSpec, fleet: Fleet, point: RunPoint, prompts_count: int, slos: list[Slo],
+def run_point(spec: PerfJobSpec, fleet: Fleet, point: RunPoint, plan: WorkloadPlan, slos: list[Slo],
               setup_for: Any, index: int) -> tuple[dict[str, Any], pa.Table, bool]:
     workers = len(fleet.workers)
     fleet.prepare(setup_for(_max_connections(spec, point, workers)))
-    slices = plan_slices(point, spec.load, workers, seed=spec.seed + index)
+    slices = plan_point(plan, spec, point, workers, seed=spec.seed + index)
     _say_when_capped(point, spec, sum(s.count for s in slices))
-    expected = sum(s.count for s in slices) if spec.load.num_requests is not None else None
+    known = spec.load.num_requests is not None and plan.sessions is None
+    expected = sum(s.count for s in slices) if known or point.speed is not None else None
     result = fleet.run(slices, _progress(point.label(), expected, spec.progress))
     if spec.progress:
         print(file=sys.stderr)
     table = result.table
     entry: dict[str, Any] = {"concurrency": point.concurrency, "rate": point.rate, "workers": workers}
+    if point.speed is not None:
+        entry["speed"] = point.speed
+    if spec.workload is not None:
+        entry["workload"] = spec.workload.type
     entry.update(compute_metrics(table, slos))
+    entry.update(workload_figures(table, open_loop=point.concurrency is None))
     entry["warmup_requests"] = int(sum(table["warmup"].to_pylist())) if table.num_rows else 0
     entry["max_open_streams"] = max_in_flight(table)  # from the records: requests open at the same moment
     entry["connections_opened"] = int(sum(s.get("connections", 0) for s in result.summaries))
@@ -75,13 +82,13 @@ def run_point(spec: PerfJobSpec, fleet: Fleet, point: RunPoint, prompts_count: i
 
 
 def _search(spec: PerfJobSpec, fleet: Fleet, slos: list[Slo], setup_for: Any, result: PerfResult,
-            prompts_count: int) -> None:
+            plan: WorkloadPlan) -> None:
     """Highest open-loop rate whose run meets every SLO: double from min_rate until a miss (or max_rate), then bisect."""
     assert spec.search is not None
     search = spec.search
 
     def probe(rate: float) -> bool:
-        entry, table, interrupted = run_point(spec, fleet, RunPoint(rate=round(rate, 3)), prompts_count, slos,
+        entry, table, interrupted = run_point(spec, fleet, RunPoint(rate=round(rate, 3)), plan, slos,
                                               setup_for, len(result.runs))
         entry["search_probe"] = True
         result.runs.append(entry)
@@ -116,22 +123,20 @@ def run_perf_job(spec: PerfJobSpec, address: str | None) -> Path:
     output = Path(spec.output.replace("${name}", spec.name))
     output.mkdir(parents=True, exist_ok=True)
     slos = parse_slos(spec.slo)
-    points = run_points(spec.load)
-    hint = max(spec.load.num_requests or 0, 1000)
-    prompts = load_prompts(spec.prompts, hint, spec.seed)
+    plan = plan_workload(spec)
     result = PerfResult()
     started = time.time()
     fleet = Fleet(spec, address)
 
     def setup_for(max_connections: int):
-        return build_setup(spec, prompts, max_connections)
+        return build_setup(spec, plan.prompts, max_connections, plan.sessions)
 
     try:
         if spec.search is not None:
-            _search(spec, fleet, slos, setup_for, result, len(prompts))
+            _search(spec, fleet, slos, setup_for, result, plan)
         else:
-            for index, point in enumerate(points):
-                entry, table, interrupted = run_point(spec, fleet, point, len(prompts), slos, setup_for, index)
+            for index, point in enumerate(plan.points):
+                entry, table, interrupted = run_point(spec, fleet, point, plan, slos, setup_for, index)
                 result.runs.append(entry)
                 result.tables.append(table)
                 if interrupted:

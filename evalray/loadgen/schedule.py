@@ -29,12 +29,15 @@ FIRST_SEND_S = 0.0
 
 @dataclass(frozen=True)
 class RunPoint:
-    """One point of a sweep: a closed-loop concurrency or an open-loop rate."""
+    """One point of a sweep: a closed-loop concurrency, an open-loop rate or a trace replay speed."""
 
     concurrency: int | None = None
     rate: float | None = None
+    speed: float | None = None
 
     def label(self) -> str:
+        if self.speed is not None:
+            return f"trace x{self.speed:g}"
         return f"concurrency={self.concurrency}" if self.concurrency is not None else f"rate={self.rate:g}/s"
 
 

@@ -85,3 +85,45 @@ def random_prompt(tokenizer: Tokenizer, length: int, rng: np.random.Generator) -
         else:
             best = tokenizer.decode(encoded + rng.choice(vocab, size=length - len(encoded)).tolist())
     return best
+
+
+_WORD_CACHE: dict[int, list[str]] = {}
+
+
+def word_vocabulary(tokenizer: Tokenizer) -> list[str]:
+    """Lower-case words that are one token both alone and after a space, so ``" ".join(words)`` is exactly one token
+    per word (pre-tokenizers split at spaces) and a text of them can be cut or extended word by word."""
+    if isinstance(tokenizer, WhitespaceTokenizer):
+        return list(_WORDS)
+    key = id(tokenizer)
+    if key not in _WORD_CACHE:
+        special = getattr(tokenizer, "special", set())
+        seen: set[str] = set()
+        for i in range(min(tokenizer.vocab_size, 50_000)):
+            if i in special:
+                continue
+            word = tokenizer.decode([i]).strip()
+            if len(word) < 2 or not word.isascii() or not word.isalpha() or not word.islower() or word in seen:
+                continue
+            if len(tokenizer.encode(word)) == 1 and len(tokenizer.encode(" " + word)) == 1:
+                seen.add(word)
+        _WORD_CACHE[key] = sorted(seen)
+    return _WORD_CACHE[key]
+
+
+def exact_text(tokenizer: Tokenizer, length: int, rng: np.random.Generator, prefix: str = "") -> str:
+    """``prefix`` (when given, followed by a space) and random words: a text whose token count is exactly
+    ``len(encode(prefix)) + length`` with the prefix's tokens first (checked; random tokens when the tokenizer has too
+    few one-token words)."""
+    words = word_vocabulary(tokenizer)
+    if len(words) >= 16:
+        tail = " ".join(words[i] for i in rng.integers(0, len(words), size=length))
+        text = f"{prefix} {tail}" if prefix and tail else (prefix or tail)
+        if isinstance(tokenizer, WhitespaceTokenizer):
+            return text
+        head = tokenizer.encode(prefix) if prefix else []
+        encoded = tokenizer.encode(text)
+        if len(encoded) == len(head) + length and encoded[: len(head)] == head:
+            return text
+    tail = random_prompt(tokenizer, length, rng)
+    return f"{prefix} {tail}" if prefix else tail

@@ -2,16 +2,22 @@
 
 Serves ``POST /v1/chat/completions`` and ``POST /v1/completions`` (streaming over chunked SSE, or one JSON body) and
 ``GET /v1/models``. Every answer is ``output_tokens`` (default: the request's ``max_tokens``) copies of the one-token
-word ``tok``; ``usage`` counts prompt tokens as whitespace-separated words. Timing is absolute per request: chunk ``j``
+word ``tok`` (with ``unique_answers``, the first word is ``a<N>`` instead, N the server's request count, so every
+answer differs); ``usage`` counts prompt tokens as whitespace-separated words. Timing is absolute per request: chunk ``j``
 (carrying ``tokens_per_chunk`` tokens) is written at ``arrival + ttft + (last token of j) * tpot``, so the first token
 of a one-token-per-chunk stream arrives exactly ``ttft`` after the request and every later token ``tpot`` after the
 previous one. Error injection draws once per request: an HTTP error status, a timeout (no answer, the connection is
 closed after ``hang_s``), or a truncated stream (the connection is cut after half of the tokens).
+
+With ``record_requests = N`` (at most :data:`MAX_RECORDED`) the last N completion requests are kept — their JSON body
+(bodies over 1 MiB as ``null``) and the answer text the server sent — and served by ``GET /debug/requests`` (tests
+read what the server received); the server listens on 127.0.0.1 unless told otherwise.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import json
 import os
 import random
@@ -23,6 +29,8 @@ from typing import Any, Callable
 
 from evalray.loadgen.eventloop import new_event_loop, raise_open_files_limit
 
+MAX_RECORDED = 100_000
+MAX_RECORDED_BODY = 1 << 20
 _REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 429: "Too Many Requests", 500: "Internal Server Error",
             502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout"}
 
@@ -48,6 +56,8 @@ class MockServerSpec:
     lifetime_s: float | None = None
     processes: int = 1
     child: bool = False
+    record_requests: int = 0
+    unique_answers: bool = False
     stats: dict[str, int] = field(default_factory=lambda: {"requests": 0})
 
 
@@ -64,11 +74,11 @@ class _Events:
         self.tokens_per_chunk = tokens_per_chunk
         self._cache: dict[tuple[int, bool, bool], bytes] = {}
 
-    def token_event(self, tokens: int, first: bool, last: bool) -> bytes:
+    def token_event(self, tokens: int, first: bool, last: bool, lead: str | None = None) -> bytes:
         key = (tokens, first, last)
-        cached = self._cache.get(key)
+        cached = self._cache.get(key) if lead is None else None
         if cached is None:
-            text = "tok " * tokens
+            text = answer_words(tokens, lead)
             finish = "length" if last else None
             if self.chat:
                 delta: dict[str, Any] = {"role": "assistant", "content": text} if first else {"content": text}
@@ -79,7 +89,8 @@ class _Events:
                 obj = "text_completion"
             body = {"id": "cmpl-mock", "object": obj, "created": 0, "model": self.model, "choices": [choice]}
             cached = _chunked(b"data: " + json.dumps(body, separators=(",", ":")).encode() + b"\n\n")
-            self._cache[key] = cached
+            if lead is None:
+                self._cache[key] = cached
         return cached
 
     def usage_event(self, prompt_tokens: int, completion_tokens: int) -> bytes:
@@ -88,8 +99,8 @@ class _Events:
         body = {"id": "cmpl-mock", "object": obj, "created": 0, "model": self.model, "choices": [], "usage": usage}
         return _chunked(b"data: " + json.dumps(body, separators=(",", ":")).encode() + b"\n\n")
 
-    def full_body(self, prompt_tokens: int, completion_tokens: int) -> bytes:
-        text = "tok " * completion_tokens
+    def full_body(self, prompt_tokens: int, completion_tokens: int, lead: str | None = None) -> bytes:
+        text = answer_words(completion_tokens, lead)
         if self.chat:
             choice: dict[str, Any] = {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "length"}
             obj = "chat.completion"
@@ -99,6 +110,13 @@ class _Events:
         body = {"id": "cmpl-mock", "object": obj, "created": 0, "model": self.model, "choices": [choice],
                 "usage": _usage(prompt_tokens, completion_tokens)}
         return json.dumps(body, separators=(",", ":")).encode()
+
+
+def answer_words(tokens: int, lead: str | None = None) -> str:
+    """``tokens`` one-token words: ``tok `` repeated, the first one ``lead`` when given."""
+    if lead is None or tokens <= 0:
+        return "tok " * tokens
+    return f"{lead} " + "tok " * (tokens - 1)
 
 
 def _usage(prompt_tokens: int, completion_tokens: int) -> dict[str, int]:
@@ -134,6 +152,14 @@ class MockServer:
                        False: _Events(spec.model, False, spec.tokens_per_chunk)}
         models = {"object": "list", "data": [{"id": spec.model, "object": "model", "owned_by": "evalray"}]}
         self.models_response = _json_response(200, json.dumps(models).encode())
+        self.recorded: collections.deque[dict[str, Any]] = collections.deque(
+            maxlen=max(0, min(spec.record_requests, MAX_RECORDED)))
+        self.answered = 0
+
+    def record(self, request: dict[str, Any] | None, size: int, path: str, answer: str) -> None:
+        if self.recorded.maxlen:
+            self.recorded.append({"seq": self.answered, "path": path, "answer": answer,
+                                  "body": request if size <= MAX_RECORDED_BODY else None})
 
     def draw_fault(self) -> str | None:
         spec = self.spec
@@ -217,6 +243,10 @@ class _MockProtocol(asyncio.Protocol):
         if method == "GET" and path in ("/health", "/v1/health"):
             transport.write(_json_response(200, b"{}"))
             return
+        if method == "GET" and path == "/debug/requests":
+            recorded = {"requests": list(self.server.recorded)}
+            transport.write(_json_response(200, json.dumps(recorded).encode()))
+            return
         if method != "POST" or path not in ("/v1/chat/completions", "/v1/completions"):
             transport.write(_json_response(404, b'{"error":{"message":"not found"}}'))
             return
@@ -225,9 +255,9 @@ class _MockProtocol(asyncio.Protocol):
         except ValueError:
             transport.write(_json_response(400, b'{"error":{"message":"invalid JSON body"}}'))
             return
-        self._answer(request, chat=path.endswith("chat/completions"))
+        self._answer(request, chat=path.endswith("chat/completions"), size=len(body), path=path)
 
-    def _answer(self, request: dict[str, Any], chat: bool) -> None:
+    def _answer(self, request: dict[str, Any], chat: bool, size: int = 0, path: str = "") -> None:
         server, spec = self.server, self.server.spec
         transport = self.transport
         assert transport is not None
@@ -245,16 +275,19 @@ class _MockProtocol(asyncio.Protocol):
                                            or spec.default_max_tokens)
         prompt_tokens = _prompt_tokens(request)
         events = server.events[chat]
+        server.answered += 1
+        lead = f"a{server.answered}" if spec.unique_answers else None
+        server.record(request, size, path, answer_words(tokens, lead))
         if not request.get("stream"):
-            self._answer_whole(events, prompt_tokens, tokens, fault == "truncate", loop)
+            self._answer_whole(events, prompt_tokens, tokens, fault == "truncate", loop, lead)
             return
         include_usage = bool((request.get("stream_options") or {}).get("include_usage"))
-        self._answer_stream(events, prompt_tokens, tokens, include_usage, fault == "truncate", loop)
+        self._answer_stream(events, prompt_tokens, tokens, include_usage, fault == "truncate", loop, lead)
 
     def _answer_whole(self, events: _Events, prompt_tokens: int, tokens: int, truncate: bool,
-                      loop: asyncio.AbstractEventLoop) -> None:
+                      loop: asyncio.AbstractEventLoop, lead: str | None = None) -> None:
         spec = self.server.spec
-        payload = _json_response(200, events.full_body(prompt_tokens, tokens))
+        payload = _json_response(200, events.full_body(prompt_tokens, tokens, lead))
         if truncate:
             payload = payload[: len(payload) // 2]
         delay = spec.ttft_s + max(tokens - 1, 0) * spec.tpot_s
@@ -273,7 +306,7 @@ class _MockProtocol(asyncio.Protocol):
             send()
 
     def _answer_stream(self, events: _Events, prompt_tokens: int, tokens: int, include_usage: bool, truncate: bool,
-                       loop: asyncio.AbstractEventLoop) -> None:
+                       loop: asyncio.AbstractEventLoop, lead: str | None = None) -> None:
         spec = self.server.spec
         per_chunk = max(1, spec.tokens_per_chunk)
         sizes = [min(per_chunk, tokens - start) for start in range(0, tokens, per_chunk)]
@@ -282,7 +315,8 @@ class _MockProtocol(asyncio.Protocol):
         transport = self.transport
         assert transport is not None
         if spec.ttft_s <= 0 and spec.tpot_s <= 0:
-            parts = [events.token_event(n, i == 0, i == len(sizes) - 1) for i, n in enumerate(sizes[:cut])]
+            parts = [events.token_event(n, i == 0, i == len(sizes) - 1, lead if i == 0 else None)
+                     for i, n in enumerate(sizes[:cut])]
             transport.write(_STREAM_HEAD + b"".join(parts) + (b"" if truncate else tail))
             if truncate:
                 transport.close()
@@ -303,7 +337,8 @@ class _MockProtocol(asyncio.Protocol):
             state["index"] = i + 1
             state["sent_tokens"] += n
             last = i == len(sizes) - 1
-            self.transport.write(events.token_event(n, i == 0, last) + (tail if last else b""))
+            event = events.token_event(n, i == 0, last, lead if i == 0 else None)
+            self.transport.write(event + (tail if last else b""))
             if last:
                 self._finish()
                 return
