@@ -92,7 +92,10 @@ class Collection(Benchmark):
         seed = self.collection.seed if self.collection.seed is not None else seed
         if seed not in self._chosen:
             ids = {label: [s.id for s in self.parts[label].load(self.entries[label])] for label in self.labels}
-            drawn = draw(ids, self.collection.weight_list(), self.collection.sampling, self.collection.size, seed)
+            try:
+                drawn = draw(ids, self.collection.weight_list(), self.collection.sampling, self.collection.size, seed)
+            except ConfigError as exc:
+                raise ConfigError(f"benchmark {self.name}: {str(exc).removeprefix('collection: ')}") from None
             self._chosen[seed] = {label: set(v) for label, v in drawn.items()}
         return self._chosen[seed]
 

@@ -261,10 +261,16 @@ class GeneralQA(_General):
             elif metric == "bleu":
                 values[metric] = text_metrics.bleu(answer, golds)
             elif metric == "math_equiv":
-                values[metric] = float(any(math_equiv.is_equiv(gold, answer)[0] for gold in golds))
+                values[metric] = float(any(_same_text(gold, answer) or math_equiv.is_equiv(gold, answer)[0]
+                                           for gold in golds))
             elif metric.startswith("rouge") and metric not in values:
                 values.update({k: v for k, v in text_metrics.rouge(answer, golds).items() if k in self.metrics})
         return Score(values={m: values[m] for m in self.metrics}, extracted=answer)
+
+
+def _same_text(a: str, b: str) -> bool:
+    """Identical up to whitespace (answers math-verify cannot parse, e.g. words, still count)."""
+    return "".join(a.split()) == "".join(b.split())
 
 
 def general_benchmark(spec: BenchmarkSpec) -> Benchmark:

@@ -120,7 +120,7 @@ def _jsonl_rows(path: Path) -> list[Row]:
             if not line.strip():
                 continue
             try:
-                value = json.loads(line)
+                value = json.loads(line.rstrip("\r\n"))
             except json.JSONDecodeError as exc:
                 raise ConfigError(f"{path}: row {number}, column {exc.colno}: not valid JSON ({exc.msg})") from None
             if not isinstance(value, dict):
