@@ -19,15 +19,16 @@ from evalray.types import Generation, Sample
 from tests.conftest import shared_data
 
 # benchmark -> MANIFEST-2 count of scored items (MultiRC: its 83 paragraphs hold 4,848 answers, one item each;
-# storycloze: en + zh eval, 1,511 each; race: middle test only, high is not in the bundle)
+# storycloze: en + zh eval, 1,511 each; race: middle test only, high is not in the bundle; agieval: the 21 v1 files,
+# less jec-qa-kd line 212, which has neither label nor answer)
 COUNTS = {
     "obqa": 500, "siqa": 1954, "race": 1436, "storycloze": 3022,
     "copa": 100, "rte": 277, "cb": 56, "wic": 638, "wsc": 104, "axb": 1104, "axg": 356, "multirc": 4848,
-    "lambada": 5153,
+    "lambada": 5153, "strategyqa": 2290, "agieval": 8269 - 1,
 }
 HUB_ITEMS = {"race": 1436 + 3498}  # `items` where the hub default holds more than the bundle
-CHOICE = set(COUNTS) - {"lambada"}  # generative form: an option letter
-LOGLIKELIHOOD = CHOICE  # + lambada: one continuation, scored by is_greedy (its own test)
+CHOICE = set(COUNTS) - {"lambada", "strategyqa", "agieval"}  # generative form: an option letter
+LOGLIKELIHOOD = CHOICE  # + agieval (multi-answer: its own test) + lambada: one continuation, scored by is_greedy (its own test)
 
 
 def bundle() -> str:
@@ -43,6 +44,12 @@ def gold_output(name: str, s: Sample) -> str:
         from evalray.benchmarks.lambada import general_postprocess
 
         return f" {general_postprocess(s.target)}. And then"
+    if name == "strategyqa":
+        return f"Thinking about it step by step.\nSo the answer is {s.target}\n\nQuestion: unrelated, yes"
+    if name == "agieval":
+        if s.metadata["kind"] == "cloze":
+            return f"Working it out gives $\\boxed{{{s.target}}}$"
+        return f"ANSWER: {s.metadata['letters']}"
     raise KeyError(name)
 
 
@@ -51,6 +58,13 @@ def wrong_output(name: str, s: Sample) -> str:
         return f"ANSWER: {LETTERS[(s.metadata['answer'] + 1) % s.metadata['n_options']]}"
     if name == "lambada":
         return "zzzq, as it were."
+    if name == "strategyqa":
+        return f"So the answer is {'no' if s.target == 'yes' else 'yes'}"
+    if name == "agieval":
+        if s.metadata["kind"] == "cloze":
+            return "The answer is \\boxed{\\text{zzz}}"
+        letters = s.metadata["letters"]
+        return f"ANSWER: {letters[:-1] if len(letters) > 1 else 'ABCDE'[('ABCDE'.index(letters) + 1) % len(s.choices)]}"
     raise KeyError(name)
 
 
@@ -81,10 +95,10 @@ def test_loglikelihood_gold_choice_scores_one(name):
     for sample, request, mode in rows:
         assert mode == "loglikelihood" and len(request.continuations) == len(sample.choices) >= 2
         gold = int(sample.target)
-        lls = [-1.0 - 50.0 * (i != gold) for i in range(len(sample.choices))]
+        lls = [-1.0 - 1e5 * (i != gold) for i in range(len(sample.choices))]
         assert all(v == 1.0 for v in bench.score(sample, Generation(loglikelihoods=lls), mode).values.values())
         other = (gold + 1) % len(lls)
-        lls = [-1.0 - 50.0 * (i != other) for i in range(len(sample.choices))]
+        lls = [-1.0 - 1e5 * (i != other) for i in range(len(sample.choices))]
         assert all(v == 0.0 for v in bench.score(sample, Generation(loglikelihoods=lls), mode).values.values())
 
 
@@ -97,10 +111,34 @@ def test_lambada_loglikelihood_is_lm_evals_greedy_check():
         assert bench.score(sample, Generation(loglikelihoods=[-2.0], is_greedy=[False]), mode).values == {"acc": 0.0}
 
 
+LL_REFERENCE = {"strategyqa": "- (generative only)", "agieval": "AGIEval convert_zero_shot"}
+
+
+def test_agieval_loglikelihood_mcq_and_generative_cloze():
+    bench, rows = items("agieval", "loglikelihood")
+    assert len(rows) == COUNTS["agieval"]
+    kinds = {"loglikelihood": 0, "generate": 0}
+    for sample, request, mode in rows:
+        kinds[request.kind] += 1
+        assert (request.kind == "generate") == (sample.metadata["kind"] == "cloze"), sample.id
+        if request.kind == "loglikelihood":
+            assert request.continuations == tuple(" " + c for c in sample.choices)
+            golds = sample.metadata["golds"]
+            lls = [-1.0 - 1e5 * (i != golds[-1]) for i in range(len(sample.choices))]
+            if golds[-1] < len(lls):  # any correct option counts (lm-eval process_results_mcqa)
+                assert bench.score(sample, Generation(loglikelihoods=lls), mode).values == {"acc": 1.0, "acc_norm": 1.0}
+            wrong = next((i for i in range(len(lls)) if i not in golds), None)
+            if wrong is None:  # every option is correct (a few JEC-QA items)
+                continue
+            lls = [-1.0 - 1e5 * (i != wrong) for i in range(len(sample.choices))]
+            assert bench.score(sample, Generation(loglikelihoods=lls), mode).values == {"acc": 0.0, "acc_norm": 0.0}
+    assert kinds == {"loglikelihood": 8268 - 1118, "generate": 1118}
+
+
 def test_show_names_the_reference_of_each_form():
     for name in sorted(COUNTS):
         info = registry.get(name).info()
-        assert info["loglikelihood"].startswith("lm-eval "), (name, info["loglikelihood"])
+        assert info["loglikelihood"].startswith(LL_REFERENCE.get(name, "lm-eval ")), (name, info["loglikelihood"])
         assert info["generate"].startswith("OpenCompass "), (name, info["generate"])
         assert info["items"] and info["license"] and info["description"]
 
@@ -139,5 +177,8 @@ OPENCOMPASS_IDS: dict[str, Callable[[Path], list[str]]] = {
     "multirc": lambda d: [f"{p['idx']}/{q['idx']}/{a['idx']}" for p in _raw(d, "SuperGLUE/MultiRC/val.jsonl")
                           for q in p["passage"]["questions"] for a in q["answers"]],
     "lambada": lambda d: _rows(len(_raw(d, "lambada/test.jsonl"))),
+    "strategyqa": lambda d: [r["qid"] for r in json.loads((d / "strategyqa" / "strategyQA_train.json").read_text(encoding="utf-8"))],
+    "agieval": lambda d: [f"{p.stem}/{i}" for p in sorted((d / "AGIEval" / "data" / "v1").glob("*.jsonl"))
+                          for i, r in enumerate(_raw(d, str(p.relative_to(d)))) if r["label"] or r["answer"]],
 }
 HUB_ONLY = {"record"}  # registered with their hub default only: no local copy in the bundle
