@@ -35,6 +35,33 @@ def _headers(values: list[str]) -> dict[str, str]:
     return headers
 
 
+_FLAGS = {"input_tokens": "--input-dist", "output_tokens": "--output-dist", "sessions": "--sessions",
+          "turns": "--turns", "think_time_s": "--think-time", "conversations": "--conversations", "groups": "--groups",
+          "prefix_tokens": "--prefix-tokens", "suffix_tokens": "--suffix-dist", "file": "--trace",
+          "format": "--trace-format", "speed": "--speed", "max_requests": "--max-requests",
+          "max_duration_s": "--max-duration"}
+
+
+def _given_only(load: dict[str, Any]) -> dict[str, Any]:
+    """The load flags the user changed (so a workload can tell a given key from a default)."""
+    from evalray.job.perf_spec import LoadSpec
+
+    return {k: v for k, v in load.items() if v is not None and v != LoadSpec.model_fields[k].default}
+
+
+def _workload(kind: str, values: dict[str, Any]) -> dict[str, Any]:
+    """The ``workload:`` block from the workload flags; a flag of another workload is one clear error."""
+    from evalray.job.perf_workload import WORKLOAD_TYPES as types
+
+    if kind not in types:
+        raise ConfigError(f"--workload {kind}: expected one of {', '.join(types)}")
+    given = {k: v for k, v in values.items() if v is not None}
+    foreign = [_FLAGS[k] for k in given if k not in types[kind].model_fields]
+    if foreign:
+        raise ConfigError(f"--workload {kind} takes no {', '.join(foreign)}")
+    return {"type": kind, **given}
+
+
 def perf(
     url: str = typer.Option(..., "--url", help="Endpoint: base URL (http://127.0.0.1:8000/v1) or full URL."),
     model: str = typer.Option(..., "--model", help="Model name sent in requests."),
@@ -76,6 +103,26 @@ def perf(
     output: Optional[str] = typer.Option(None, "--output", "-o", help="Output directory (default runs/NAME)."),
     html: bool = typer.Option(True, "--html/--no-html", help="Write report.html."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Live progress on stderr."),
+    workload: Optional[str] = typer.Option(None, "--workload", help="synthetic | multi_turn | shared_prefix | "
+                                           "trace (default: the prompts flags; trace when --trace is given)."),
+    input_dist: Optional[str] = typer.Option(None, "--input-dist", help="Prompt / user-turn tokens, e.g. 128, "
+                                             "uniform:64,256, normal:200,50, lognormal:200,0.5, empirical:FILE."),
+    output_dist: Optional[str] = typer.Option(None, "--output-dist", help="max_tokens distribution (same syntax)."),
+    sessions: Optional[int] = typer.Option(None, "--sessions", help="multi_turn: sessions per run point."),
+    turns: Optional[str] = typer.Option(None, "--turns", help="multi_turn: turns per session (a distribution)."),
+    think_time: Optional[str] = typer.Option(None, "--think-time", help="multi_turn: seconds between turns (a "
+                                             "distribution)."),
+    conversations: Optional[str] = typer.Option(None, "--conversations", help="multi_turn: ShareGPT .json file."),
+    groups: Optional[int] = typer.Option(None, "--groups", help="shared_prefix: number of prefix groups."),
+    prefix_tokens: Optional[int] = typer.Option(None, "--prefix-tokens", help="shared_prefix: prefix length."),
+    suffix_dist: Optional[str] = typer.Option(None, "--suffix-dist", help="shared_prefix: suffix tokens (a "
+                                              "distribution)."),
+    trace: Optional[str] = typer.Option(None, "--trace", help="trace: JSONL/CSV file (generic, Azure, Mooncake)."),
+    trace_format: Optional[str] = typer.Option(None, "--trace-format", help="auto | generic | azure | mooncake."),
+    speed: Optional[str] = typer.Option(None, "--speed", help="trace: time scaling, e.g. 2.0 (or 1,2,4: a sweep)."),
+    max_requests: Optional[int] = typer.Option(None, "--max-requests", help="trace: replay the first N rows."),
+    max_duration: Optional[float] = typer.Option(None, "--max-duration", help="trace: replay the first S seconds "
+                                                 "(after scaling)."),
 ) -> None:
     """Load-test an OpenAI-compatible endpoint with a fleet of Ray workers; writes DIR/perf.json."""
     from evalray.job.loader import build_job
@@ -88,9 +135,10 @@ def perf(
         "prompts": {"prompt": prompt, "dataset": dataset, "data_dir": data_dir, "tokenizer": tokenizer,
                     "input_tokens": input_tokens, "input_tokens_range": input_tokens_range,
                     "max_tokens": max_tokens, "max_tokens_range": max_tokens_range},
-        "load": {"concurrency": _numbers(concurrency, int, "--concurrency"), "rate": _numbers(rate, float, "--rate"),
-                 "arrival": arrival, "burstiness": burstiness, "num_requests": num_requests, "duration_s": duration,
-                 "warmup_requests": warmup, "ramp_up_s": ramp_up, "max_connections": max_connections},
+        "load": _given_only({"concurrency": _numbers(concurrency, int, "--concurrency"),
+                             "rate": _numbers(rate, float, "--rate"), "arrival": arrival, "burstiness": burstiness,
+                             "num_requests": num_requests, "duration_s": duration, "warmup_requests": warmup,
+                             "ramp_up_s": ramp_up, "max_connections": max_connections}),
         "fleet": {"workers": workers, "cpus_per_worker": cpus_per_worker, "local": local,
                   "source_addresses": source_addresses},
         "slo": dict(p.split("=", 1) for p in slo.split(",") if "=" in p) if slo else None,
@@ -100,6 +148,13 @@ def perf(
         from evalray.job.perf_spec import parse_slos
 
         parse_slos(slo)
+    kind = workload or ("trace" if trace else None)
+    if kind is not None:
+        data["workload"] = _workload(kind, {
+            "input_tokens": input_dist, "output_tokens": output_dist, "sessions": sessions, "turns": turns,
+            "think_time_s": think_time, "conversations": conversations, "groups": groups,
+            "prefix_tokens": prefix_tokens, "suffix_tokens": suffix_dist, "file": trace, "format": trace_format,
+            "speed": _numbers(speed, float, "--speed"), "max_requests": max_requests, "max_duration_s": max_duration})
     if search:
         data["search"] = {"min_rate": search_min, "max_rate": search_max}
     if output:

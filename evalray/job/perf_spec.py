@@ -194,7 +194,8 @@ class PerfJobSpec(JobBase):
         kind = self.workload.type if self.workload is not None else None
         given = self.load._given
         if kind == "multi_turn" and "num_requests" in given:
-            raise ValueError("a multi_turn workload counts sessions: set workload.sessions, not load.num_requests")
+            raise ValueError("a multi_turn workload counts sessions: set workload.sessions (--sessions), not "
+                             "load.num_requests")
         if kind == "trace" and given & {"rate", "concurrency", "num_requests", "arrival", "ramp_up_s"}:
             raise ValueError("a trace workload sends at the trace's timestamps: leave load.rate, concurrency, "
                              "num_requests, arrival and ramp_up_s unset (use workload.speed / max_requests)")

@@ -183,5 +183,7 @@ class TraceWorkload(_Strict):
         return [value] if isinstance(value, (int, float)) and not isinstance(value, bool) else value
 
 
+WORKLOAD_TYPES = {"synthetic": SyntheticWorkload, "multi_turn": MultiTurnWorkload,
+                  "shared_prefix": SharedPrefixWorkload, "trace": TraceWorkload}
 Workload = Annotated[Union[SyntheticWorkload, MultiTurnWorkload, SharedPrefixWorkload, TraceWorkload],
                      Field(discriminator="type")]

@@ -92,7 +92,14 @@ def _layout(path: Path, keys: set[str], wanted: str) -> str:
                       "timestamp, input_length, output_length, hash_ids (mooncake)")
 
 
-def _seconds(value: Any, unit: float) -> float:
+def _seconds(value: Any, unit: float, name: str) -> float:
+    try:
+        return _parse_seconds(value, unit)
+    except (TypeError, ValueError, OverflowError):
+        raise ValueError(f"{name} must be a number or a date-time, got {str(value)[:40]!r}") from None
+
+
+def _parse_seconds(value: Any, unit: float) -> float:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         seconds = float(value) * unit
     else:
@@ -109,9 +116,12 @@ def _seconds(value: Any, unit: float) -> float:
 
 
 def _count(value: Any, name: str) -> int:
-    number = float(value) if not isinstance(value, bool) else math.nan
+    try:
+        number = float(value) if not isinstance(value, bool) else math.nan
+    except (TypeError, ValueError):
+        number = math.nan
     if not math.isfinite(number) or number != int(number) or not 0 <= number <= MAX_TOKENS:
-        raise ValueError(f"{name} must be a whole number from 0 to {MAX_TOKENS:,}")
+        raise ValueError(f"{name} must be a whole number from 0 to {MAX_TOKENS:,}, got {str(value)[:40]!r}")
     return int(number)
 
 
@@ -133,7 +143,7 @@ def read_trace(file: str, layout: str = "auto", max_requests: int | None = None)
             missing = [k for k in (time_key, input_key, output_key) if row.get(k) in (None, "")]
             if missing:
                 raise ValueError(f"missing {', '.join(missing)}")
-            times.append(_seconds(row[time_key], unit))
+            times.append(_seconds(row[time_key], unit, time_key))
             inputs.append(_count(row[input_key], input_key))
             outputs.append(_count(row[output_key], output_key))
             ids = row.get("hash_ids")
