@@ -27,6 +27,17 @@ DESCRIPTIONS = {
     "sts": "your text pairs with gold scores (CSV/TSV/JSONL): STS",
 }
 MAIN_SCORE = {"retrieval": "ndcg_at_10", "sts": "cosine_spearman"}
+ITEMS = {"scifact": 300, "stsb": 1379, "afqmc": 4316}
+METRICS = {"retrieval": ("ndcg_at_k", "map_at_k", "recall_at_k", "precision_at_k", "mrr_at_k", "hit_rate_at_k"),
+           "sts": ("cosine_spearman", "cosine_pearson", "manhattan_*", "euclidean_*", "dot_*")}
+
+
+def info(name: str) -> dict[str, Any]:
+    """What ``evalray benchmarks`` shows for an embedding task (``kind: embed`` jobs)."""
+    kind = TASK_KINDS[name]
+    return {"name": name, "kind": f"embed/{kind}", "description": DESCRIPTIONS[name], "items": ITEMS.get(name),
+            "metrics": list(METRICS[kind]), "main_score": MAIN_SCORE[kind], "source": HUB.get(name, "data_dir"),
+            "license": {"scifact": "CC BY-NC 2.0", "stsb": "CC BY-SA 4.0 (scores)", "afqmc": "Apache-2.0"}.get(name, "")}
 
 
 @dataclass

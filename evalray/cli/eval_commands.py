@@ -31,7 +31,8 @@ def run(
     allow_partial: bool = typer.Option(False, "--allow-partial", help="Exit 0 when some samples errored (status "
                                        "partial); default exit code 3."),
 ) -> None:
-    """Run a job file: evaluation (kind: eval, the default) or load test (kind: perf).
+    """Run a job file: evaluation (kind: eval, the default), load test (kind: perf) or embedding / reranker
+    evaluation (kind: embed).
 
     Exit codes: 0 completed, 1 failed, 2 bad job file or usage, 3 partial (some samples errored or missing), 130
     interrupted (Ctrl-C), 143 terminated (SIGTERM). Results collected before a failure or signal are written."""
@@ -51,6 +52,9 @@ def run(
         return
     if resume and fresh:
         raise ConfigError("--resume and --fresh exclude each other")
+    if job.kind == "embed":
+        run_embed(job, address, output, quiet)
+        return
     from evalray.pipeline.runner import run_job
     from evalray.results.report import console_table
     from evalray.runtime import filtered_stderr
@@ -82,6 +86,24 @@ def run(
         raise PartialRun(f"run partial: {errors} samples errored, {missing} missing (--allow-partial to exit 0)")
 
 
+def run_embed(job, address: Optional[str], output: Optional[str], quiet: bool) -> None:
+    """A ``kind: embed`` job (embedding models and rerankers)."""
+    from evalray.errors import EvalrayError
+    from evalray.pipeline.embedding_runner import run_embed_job
+    from evalray.results.report import console_table
+    from evalray.runtime import filtered_stderr
+
+    with filtered_stderr():
+        outcome = run_embed_job(job, address=address, output=output)
+    if not quiet:  # the console shows the cut-offs people quote (@10, @100); result.json has them all
+        shown = [r for r in outcome.result["scores"] if "_at_" not in r["metric"] or r["metric"].endswith(("_at_10",
+                                                                                                         "_at_100"))]
+        console_table({**outcome.result, "scores": shown})
+    typer.echo(f"results: {outcome.output}")
+    if outcome.result["status"] == "failed":
+        raise EvalrayError(f"run failed: {outcome.result.get('error')} (partial results in {outcome.output})")
+
+
 def validate(
     job_file: str = typer.Argument(..., help="Job YAML file."),
     set_: Optional[List[str]] = typer.Option(None, "-S", "--set", help="Override a key: -S models.0.replicas=4."),
@@ -105,20 +127,25 @@ def list_benchmarks(ctx: typer.Context) -> None:
 
     from evalray.benchmarks import registry
 
+    from evalray.benchmarks import embedding_tasks
+
     table = Table(title="evalray benchmarks")
-    for column in ("name", "items", "metrics", "default source"):
+    for column in ("name", "kind", "items", "metrics", "default source"):
         table.add_column(column)
     for name in registry.names():
         info = registry.get(name).info()
-        table.add_row(name, str(info["items"] or "-"), ", ".join(info["metrics"]), info["source"])
+        table.add_row(name, "eval", str(info["items"] or "-"), ", ".join(info["metrics"]), info["source"])
+    for name in embedding_tasks.TASK_KINDS:
+        info = embedding_tasks.info(name)
+        table.add_row(name, info["kind"], str(info["items"] or "-"), ", ".join(info["metrics"]), info["source"])
     Console().print(table)
 
 
 def show_benchmark(name: str = typer.Argument(..., help="Benchmark name.")) -> None:
     """Description, items, subsets, metrics, default source and license of one benchmark."""
-    from evalray.benchmarks import registry
+    from evalray.benchmarks import embedding_tasks, registry
 
-    info = registry.get(name).info()
+    info = embedding_tasks.info(name) if name in embedding_tasks.TASK_KINDS else registry.get(name).info()
     for key, value in info.items():
         if isinstance(value, (list, tuple)):
             value = ", ".join(map(str, value)) if value else "-"
