@@ -123,6 +123,36 @@ def _sweep_figure(runs: list[dict[str, Any]]):
     return figure
 
 
+def _turns_figure(runs: list[dict[str, Any]]):
+    """Multi-turn sessions: TTFT p50 / p99 by turn index, one line per run point."""
+    import plotly.graph_objects as go
+
+    figure = go.Figure()
+    for run in runs:
+        turns = run.get("turns") or []
+        for stat in ("p50", "p99"):
+            figure.add_trace(go.Scatter(x=[t["turn"] + 1 for t in turns], y=[t["ttft_ms"].get(stat) for t in turns],
+                                        mode="lines+markers", name=f"TTFT {stat} {point_label(run)}"))
+    figure.update_layout(title="TTFT by turn", xaxis_title="turn (1 = first)", yaxis_title="ms", height=360)
+    return figure
+
+
+def _slip_figure(runs: list[dict[str, Any]], parts: list[pa.Table]):
+    """Open loop and trace replay: CDF of how late each send was against its scheduled time."""
+    import plotly.graph_objects as go
+
+    figure = go.Figure()
+    for run, rows in zip(runs, parts):
+        if run.get("schedule_slip_ms") is None or rows.num_rows == 0:
+            continue
+        values = np.sort((rows["actual_send"].to_numpy() - rows["intended_send"].to_numpy()) * 1000.0)
+        x, y = _thin(values, np.arange(1, values.size + 1) / values.size)
+        figure.add_trace(go.Scatter(x=x, y=y, mode="lines", name=point_label(run)))
+    figure.update_layout(title="Schedule slip CDF", xaxis_title="actual - scheduled send (ms)",
+                         yaxis_title="fraction of requests", height=360, margin={"t": 50})
+    return figure
+
+
 def _errors_figure(runs: list[dict[str, Any]]):
     import plotly.graph_objects as go
 
@@ -137,7 +167,8 @@ def _errors_figure(runs: list[dict[str, Any]]):
 SUMMARY = (("point", None), ("ok", "ok"), ("requests", "requests"), ("req/s", "request_throughput"),
            ("out tok/s", "output_token_throughput"), ("TTFT p50", "ttft_ms.p50"), ("TTFT p99", "ttft_ms.p99"),
            ("TPOT p50", "tpot_ms.p50"), ("TPOT p99", "tpot_ms.p99"), ("ITL p50", "itl_ms.p50"),
-           ("E2E p50", "e2e_ms.p50"), ("E2E p99", "e2e_ms.p99"), ("queue p99", "queue_ms.p99"), ("goodput", "goodput"))
+           ("E2E p50", "e2e_ms.p50"), ("E2E p99", "e2e_ms.p99"), ("queue p99", "queue_ms.p99"), ("slip p99", "schedule_slip_ms.p99"),
+           ("goodput", "goodput"))
 
 
 def _cell(run: dict[str, Any], key: str | None) -> str:
@@ -168,7 +199,10 @@ def perf_view(document: dict[str, Any], table: pa.Table) -> dict[str, Any]:
     errors = [{"point": point_label(r), "kind": kind, "count": count}
               for r in runs for kind, count in sorted((r.get("errors") or {}).items())]
     figures = {
-        "cdfs": [figure_div(_cdf_figure(runs, parts, m), f"perf-{m}-cdf") for m in CDF_METRICS],
+        "cdfs": [figure_div(_cdf_figure(runs, parts, m), f"perf-{m}-cdf") for m in CDF_METRICS]
+        + ([figure_div(_slip_figure(runs, parts), "perf-slip-cdf")] if any("schedule_slip_ms" in r for r in runs)
+           else [])
+        + ([figure_div(_turns_figure(runs), "perf-turns")] if any(r.get("turns") for r in runs) else []),
         "throughput": figure_div(_throughput_figure(runs, parts), "perf-throughput"),
         "latency": figure_div(_latency_figure(runs, parts), "perf-latency"),
         "errors": figure_div(_errors_figure(runs), "perf-errors-chart") if errors else "",
