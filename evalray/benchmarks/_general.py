@@ -265,7 +265,7 @@ class GeneralQA(_General):
                                            for gold in golds))
             elif metric.startswith("rouge") and metric not in values:
                 values.update({k: v for k, v in text_metrics.rouge(answer, golds).items() if k in self.metrics})
-        return Score(values={m: values[m] for m in self.metrics}, extracted=answer)
+        return Score(values={m: values[m] for m in self.metrics}, extracted=answer or None)  # None: a judge (auto)
 
 
 def _same_text(a: str, b: str) -> bool:

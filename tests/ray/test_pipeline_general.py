@@ -120,3 +120,33 @@ def test_collection_reports_each_component_and_the_overall_score(run):
     levels = {r["subset"]: r["level"] for r in result["scores"] if r["model"] == "rec" and r["benchmark"] == "mix"}
     assert levels == {None: "overall", "gsm8k": "subset", "mmlu": "subset", "arc_easy": "subset"}
     assert {c["benchmark"]: c["samples"] for c in result["counts"] if c["model"] == "srv"}["mix"] == 16
+
+
+def test_general_qa_scored_by_a_judge(ray_session, tmp_path):
+    """``judge: {strategy: llm}`` on your own QA set: the job's judge decides correctness against the reference."""
+    from evalray.testing.judge_server import ScriptedServer
+
+    (tmp_path / "qa.csv").write_text("question,answer\nWho wrote Hamlet?,Shakespeare\nFirst prime?,2\nLargest ocean?,Pacific\n")
+    outputs = ["It was William Shakespeare, I believe.", "three", "The Pacific, by far."]
+    (tmp_path / "m.jsonl").write_text("".join(json.dumps({"id": str(i), "output": o}) + "\n" for i, o in enumerate(outputs)))
+
+    def reply(messages):  # correct where the model's answer names the reference answer
+        text = messages[-1]["content"]
+        reference = text.split("[Reference Answer]")[1].split("[Model Answer]")[0].strip()
+        return "[[CORRECT]]" if reference in text.split("[Model Answer]")[1] else "[[INCORRECT]]"
+
+    with ScriptedServer(reply) as server:
+        job = build_job({
+            "name": "judged", "output": str(tmp_path / "out"),
+            "models": [{"name": "m", "backend": "replay", "source": str(tmp_path / "m.jsonl"),
+                        "resources": {"num_cpus": 0.25}}],
+            "judges": [{"name": "judge", "backend": "openai", "source": server.url, "chat": True, "max_retries": 1,
+                        "resources": {"num_cpus": 0.25}}],
+            "benchmarks": [{"name": "mine", "type": "general_qa", "path": str(tmp_path / "qa.csv"),
+                            "judge": {"strategy": "llm"}}]})
+        outcome = run_job(job, progress=False)
+        asked = len(server.requests)
+    result = outcome.result
+    assert result["status"] == "completed", result.get("error")
+    assert asked == 3
+    assert scores(result, "m", "mine")["exact_match"] == pytest.approx(2 / 3)  # the rule alone would give 0
