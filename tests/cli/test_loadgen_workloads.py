@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 import subprocess
 import sys
 import urllib.request
@@ -125,3 +126,29 @@ def test_perf_workload_flags(tmp_path):
     assert run["workload"] == "trace" and run["requests"] == run["ok"] == 20 and run["speed"] == 4.0
     assert run["prompt_tokens"] == sum(range(5, 25)) and "trace x4" in done.stdout
     assert run["duration_s"] == pytest.approx(1.9 / 4, abs=0.05)  # 20 rows 0.1 s apart, four times as fast
+
+
+def test_sessions_arrive_at_a_rate_and_a_duration_ends_them(tmp_path):
+    """Open loop: sessions (not requests) arrive at the rate, on completions too; a duration shorter than the
+    sessions stops issuing, abandons sessions waiting out a think time and ends the run promptly."""
+    with mock_server_process("--ttft-ms", "1", "--record-requests", "100", "--unique-answers") as url:
+        run = _run(url, tmp_path / "open", target={"url": url + "/completions", "model": "mock"},
+                   load={"rate": [50], "arrival": "constant"},
+                   workload={"type": "multi_turn", "sessions": 10, "turns": 2, "input_tokens": 3, "output_tokens": 2})
+        received = _received(url)
+        first_turns = [r for r in received if r["body"]["prompt"].count("assistant:") == 1]
+        started = time.monotonic()
+        stopped = _run(url, tmp_path / "stopped", load={"concurrency": [2], "duration_s": 0.5},
+                       workload={"type": "multi_turn", "sessions": 1000, "turns": 50, "think_time_s": 0.2})
+        took = time.monotonic() - started
+    assert run["requests"] == run["ok"] == 20 and run["sessions"]["completed"] == 10
+    assert run["turns"][0]["requests"] == 10 and run["schedule_slip_ms"]["p50"] is not None
+    records = pq.read_table(tmp_path / "open" / "records.parquet").to_pylist()
+    starts = sorted(r["intended_send"] for r in records if r["turn"] == 0)
+    assert np.diff(starts) == pytest.approx([0.02] * 9)  # session arrivals, 1/rate apart
+    assert len(first_turns) == 10 and len(received) == 20  # "user: ...\nassistant:", then the answer and turn 2
+    answers = {r["body"]["prompt"]: r["answer"] for r in first_turns}
+    for second in (r for r in received if r not in first_turns):
+        opening, _, rest = second["body"]["prompt"].partition("\nassistant: ")
+        assert rest.startswith(answers[opening + "\nassistant:"])
+    assert stopped["sessions"]["completed"] == 0 and 2 <= stopped["requests"] <= 12 and took < 20

@@ -89,3 +89,29 @@ def _vllm_metrics(rows: list[dict], ttft_slo_ms: float):
     duration = max(r["end"] for r in rows) - min(r["actual_send"] for r in rows)
     metrics, _ = serve.calculate_metrics([], outputs, duration, None, [50.0, 99.0], {"ttft": ttft_slo_ms})
     return metrics
+
+
+def test_sessions_and_a_trace_on_two_workers(two_node_cluster, tmp_path):
+    """Ray workers run multi-turn sessions (each carrying its own conversation) and replay a trace, each worker its
+    share of the rows at the trace's times."""
+    trace = tmp_path / "trace.jsonl"
+    trace.write_text("".join(json.dumps({"timestamp": 0.02 * i, "input_tokens": 4, "output_tokens": 2}) + "\n"
+                             for i in range(40)))
+    with mock_server_process("--ttft-ms", "1", "--record-requests", "200", "--unique-answers") as url:
+        runs = {}
+        for name, job in (("sessions", {"load": {"concurrency": [4]},
+                                        "workload": {"type": "multi_turn", "sessions": 8, "turns": 3}}),
+                          ("trace", {"workload": {"type": "trace", "file": str(trace)}})):
+            spec = PerfJobSpec.model_validate({"name": name, "output": str(tmp_path / name), "html": False,
+                                               "progress": False, "target": {"url": url, "model": "mock"},
+                                               "fleet": {"workers": 2, "cpus_per_worker": 0.25}, **job})
+            runs[name] = json.loads((run_perf_job(spec, two_node_cluster.address) / "perf.json").read_text())
+    sessions = runs["sessions"]["runs"][0]
+    assert sessions["requests"] == sessions["ok"] == 24 and sessions["sessions"]["completed"] == 8
+    records = pq.read_table(tmp_path / "sessions" / "records.parquet")
+    assert sorted(set(records["worker"].to_pylist())) == [0, 1]
+    assert sorted(set(records["session"].to_pylist())) == list(range(8)) and set(records["turn"].to_pylist()) == {0, 1, 2}
+    replay = runs["trace"]["runs"][0]
+    assert replay["requests"] == replay["ok"] == 40 and replay["schedule_slip_ms"]["p50"] is not None
+    sent = pq.read_table(tmp_path / "trace" / "records.parquet")
+    assert sorted(sent["intended_send"].to_pylist()) == pytest.approx([0.02 * i for i in range(40)])
