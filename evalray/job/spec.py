@@ -400,11 +400,15 @@ class BenchmarkSpec(StrictModel):
             if self.name in known_benchmarks():
                 fail(("name",), f"'{self.name}' is a built-in benchmark; give your own set another name", self.name)
         if self.collection is not None:
-            clash = [k for k in ("type", *GENERAL_KEYS, "data_dir", "subsets", "limit", "few_shot")
-                     if getattr(self, k) is not None]
+            clash = [k for k in ("type", *GENERAL_KEYS, "data_dir", "subsets", "limit", "few_shot", "max_tokens")
+                     if getattr(self, k) is not None] + (["repeats"] if self.repeats != 1 else [])
             if clash:
                 fail((clash[0],), f"a collection takes `{clash[0]}` on each of its benchmarks, not on itself",
                      getattr(self, clash[0]))
+            judged = [k for k in ("judge", "arena", "judges") if getattr(self, k) is not None]
+            if judged:
+                fail((judged[0],), "a collection is scored by its components' own rules (no judge, arena or judges)",
+                     str(getattr(self, judged[0])))
             return self
         if self.type is None:
             names = known_benchmarks()

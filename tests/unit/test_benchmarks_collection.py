@@ -103,6 +103,8 @@ def test_collection_scores_each_sample_by_its_components_primary_metric(tmp_path
     ({"benchmarks": [GSM8K, {"name": "inner", "collection": {"benchmarks": [MMLU]}}]},
      "benchmarks.0.collection.benchmarks.1.collection: a collection cannot contain another collection"),
     ({"benchmarks": [GSM8K], "weights": [0]}, "benchmarks.0.collection.weights: weights must be non-negative"),
+    ({"benchmarks": [{"name": "mt_bench"}, {**GSM8K, "judge": {"strategy": "llm"}}]},
+     "benchmarks.0.collection.benchmarks.1: a collection's components are scored by their own rules"),
 ])
 def test_collection_mistakes_are_one_line_naming_the_key(collection, expected):
     job = {"name": "j", "models": [{"name": "m", "source": "builtin:tiny-llama"}],
@@ -117,3 +119,37 @@ def test_the_same_benchmark_twice_with_different_subsets(tmp_path):
     entry = BenchmarkSpec(name="mix", collection={"benchmarks": parts, "sampling": "uniform"})
     items = list(registry.for_entry(entry).requests(entry, chat=False, seed=0))
     assert Counter(s.subset for s, _, _ in items) == {"mmlu:marketing": 10, "mmlu:philosophy+abstract_algebra": 10}
+
+
+@pytest.mark.parametrize("key, value", [("limit", 3), ("data_dir", "x"), ("repeats", 2), ("judge", {"strategy": "llm"})])
+def test_keys_of_components_are_refused_on_the_collection(key, value):
+    job = {"name": "j", "models": [{"name": "m", "source": "builtin:tiny-llama"}],
+           "benchmarks": [{"name": "mix", "collection": {"benchmarks": [GSM8K]}, key: value}]}
+    with pytest.raises(ConfigError, match=f"job: benchmarks.0.{key}: a collection "):
+        build_job(job)
+
+
+def test_a_collection_of_your_own_data_and_a_builtin_validates_again_from_its_resolved_form(tmp_path):
+    import yaml
+
+    from evalray.job.loader import public_job_dict
+
+    (tmp_path / "quiz.csv").write_text("question,A,B,answer\n" + "".join(f"Q{i}?,x,y,{'AB'[i % 2]}\n" for i in range(6)))
+    own = {"name": "quiz", "type": "general_mcq", "path": str(tmp_path / "quiz.csv"), "mode": "generate"}
+    job = build_job({"name": "j", "models": [{"name": "m", "source": "builtin:tiny-llama"}],
+                     "benchmarks": [{"name": "mix", "collection": {"benchmarks": [GSM8K, own], "weights": {"quiz": 1, "gsm8k": 1},
+                                                                   "size": 8, "seed": 3}}]})
+    assert build_job(yaml.safe_load(yaml.safe_dump(public_job_dict(job)))) == job  # what `evalray validate` prints
+    entry = job.benchmarks[0]
+    items = list(registry.for_entry(entry).requests(entry, chat=False, seed=0))
+    assert Counter(s.subset for s, _, _ in items) == {"gsm8k": 4, "quiz": 4}
+    assert {m for s, _, m in items if s.subset == "quiz"} == {"generate"}  # the component's own mode
+    sample = next(s for s, _, _ in items if s.subset == "quiz")
+    gold = "AB"[int(sample.target)]
+    assert registry.for_entry(entry).score(sample, Generation(texts=[f"ANSWER: {gold}"]), "generate").values == {"score": 1.0}
+
+
+def test_a_judged_benchmark_cannot_be_a_component():
+    entry = BenchmarkSpec(name="mix", collection={"benchmarks": [GSM8K, {"name": "mt_bench"}]})
+    with pytest.raises(ConfigError, match="benchmark mix: component mt_bench is scored by judges"):
+        registry.for_entry(entry)
