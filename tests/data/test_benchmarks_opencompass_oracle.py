@@ -25,9 +25,13 @@ COUNTS = {
     "obqa": 500, "siqa": 1954, "race": 1436, "storycloze": 3022,
     "copa": 100, "rte": 277, "cb": 56, "wic": 638, "wsc": 104, "axb": 1104, "axg": 356, "multirc": 4848,
     "lambada": 5153, "strategyqa": 2290, "agieval": 8269 - 1,
+    # CLUE / FewCLUE (CMNLI and OCNLI: less their 185 and 50 lines labelled "-", as OpenCompass; C3: dev_0 + m-dev)
+    "clue_afqmc": 4316, "cmnli": 12426 - 185, "ocnli": 3000 - 50, "ocnli_fc": 2520, "c3": 1825 + 1991, "bustm": 1772,
+    "chid": 2002, "cluewsc": 976, "csl": 2838, "eprstmt": 610, "tnews": 926, "cmrc": 3219, "drcd": 3524,
+    "lcsts": 10666, "gaokao": 1781,
 }
 HUB_ITEMS = {"race": 1436 + 3498}  # `items` where the hub default holds more than the bundle
-CHOICE = set(COUNTS) - {"lambada", "strategyqa", "agieval"}  # generative form: an option letter
+CHOICE = set(COUNTS) - {"lambada", "strategyqa", "agieval", "cmrc", "drcd", "lcsts", "gaokao"}  # generative form: an option letter
 LOGLIKELIHOOD = CHOICE  # + agieval (multi-answer: its own test) + lambada: one continuation, scored by is_greedy (its own test)
 
 
@@ -50,7 +54,26 @@ def gold_output(name: str, s: Sample) -> str:
         if s.metadata["kind"] == "cloze":
             return f"Working it out gives $\\boxed{{{s.target}}}$"
         return f"ANSWER: {s.metadata['letters']}"
+    if name in ("cmrc", "drcd"):
+        return f"根据文章，答案是{s.target}"
+    if name == "lcsts":
+        return s.target
+    if name == "gaokao":
+        return gaokao_output(s.metadata["kind"], s.metadata["answers"])
     raise KeyError(name)
+
+
+def gaokao_output(kind: str, answers: list[str]) -> str:
+    """An answer in the format GAOKAO-Bench's prompts ask for."""
+    if kind in ("single_choice", "multi_choice"):
+        return f"【解析】 略 <eoe>\n【答案】 {answers[0]} <eoa>"
+    if kind == "multi_question_choice":
+        return "\n".join(f"（{i + 1}）【答案】 {a} <eoa>" for i, a in enumerate(answers))
+    return f"【答案】 {' '.join(answers)} <eoa>"
+
+
+def _shift(letter: str, letters: str = "ABCD") -> str:
+    return letters[(letters.index(letter) + 1) % len(letters)]
 
 
 def wrong_output(name: str, s: Sample) -> str:
@@ -65,6 +88,15 @@ def wrong_output(name: str, s: Sample) -> str:
             return "The answer is \\boxed{\\text{zzz}}"
         letters = s.metadata["letters"]
         return f"ANSWER: {letters[:-1] if len(letters) > 1 else 'ABCDE'[('ABCDE'.index(letters) + 1) % len(s.choices)]}"
+    if name in ("cmrc", "drcd"):
+        return "答案是zzzq"
+    if name == "lcsts":
+        return "ㄅㄆㄇㄈ"
+    if name == "gaokao":
+        kind, answers = s.metadata["kind"], s.metadata["answers"]
+        if kind == "multi_choice":  # a letter that is not in the gold set: no point
+            return gaokao_output(kind, [next(c for c in "ABCD" if c not in answers[0])])
+        return gaokao_output(kind, [_shift(a, "ABCDEFG" if kind == "five_out_of_seven" else "ABCD") for a in answers])
     raise KeyError(name)
 
 
@@ -83,9 +115,14 @@ def test_gold_scores_one_and_wrong_scores_zero(name):
     for sample, request, mode in rows:
         assert mode == "generate" and request.kind == "generate"
         gold = bench.score(sample, Generation(texts=[gold_output(name, sample)]), mode)
-        assert gold.values and all(v == 1.0 for v in gold.values.values()), (sample.id, gold)
+        assert gold.values and all(_all(v, 1.0) for v in gold.values.values()), (sample.id, gold)
         wrong = bench.score(sample, Generation(texts=[wrong_output(name, sample)]), mode)
-        assert all(v == 0.0 for v in wrong.values.values()), (sample.id, wrong)
+        assert all(_all(v, 0.0) for v in wrong.values.values()), (sample.id, wrong)
+
+
+def _all(value, want: float) -> bool:
+    """A value, or a list of observations pooled over the set (gaokao's sub-answer points), all equal to want."""
+    return all(v == want for v in value) if isinstance(value, list) else value == want
 
 
 @pytest.mark.parametrize("name", sorted(LOGLIKELIHOOD))
@@ -111,7 +148,10 @@ def test_lambada_loglikelihood_is_lm_evals_greedy_check():
         assert bench.score(sample, Generation(loglikelihoods=[-2.0], is_greedy=[False]), mode).values == {"acc": 0.0}
 
 
-LL_REFERENCE = {"strategyqa": "- (generative only)", "agieval": "AGIEval convert_zero_shot"}
+LL_REFERENCE = {"strategyqa": "- (generative only)", "agieval": "AGIEval convert_zero_shot", "cmrc": "- (generative only)",
+                "drcd": "- (generative only)", "lcsts": "- (generative only)", "gaokao": "- (generative only)",
+                **{n: "OpenCompass " for n in ("clue_afqmc", "cmnli", "ocnli", "c3", "bustm", "chid", "cluewsc",
+                                               "eprstmt", "tnews", "ocnli_fc")}, "csl": "evalray: "}
 
 
 def test_agieval_loglikelihood_mcq_and_generative_cloze():
@@ -181,4 +221,24 @@ OPENCOMPASS_IDS: dict[str, Callable[[Path], list[str]]] = {
     "agieval": lambda d: [f"{p.stem}/{i}" for p in sorted((d / "AGIEval" / "data" / "v1").glob("*.jsonl"))
                           for i, r in enumerate(_raw(d, str(p.relative_to(d)))) if r["label"] or r["answer"]],
 }
+def _labelled(path: str) -> Callable[[Path], list[str]]:
+    return lambda d: [str(i) for i, r in enumerate(_raw(d, path)) if r.get("label") != "-"]
+
+
+def _squad(path: str) -> Callable[[Path], list[str]]:
+    return lambda d: [qa["id"] for a in json.loads((d / path).read_text(encoding="utf-8"))["data"]
+                      for p in a["paragraphs"] for qa in p["qas"]]
+
+
+OPENCOMPASS_IDS.update({
+    "clue_afqmc": _labelled("CLUE/AFQMC/dev.json"), "cmnli": _labelled("CLUE/cmnli/cmnli_public/dev.json"),
+    "ocnli": _labelled("CLUE/OCNLI/dev.json"), "ocnli_fc": _labelled("FewCLUE/ocnli/test_public.json"),
+    **{name: _labelled(f"FewCLUE/{name}/test_public.json") for name in ("bustm", "chid", "cluewsc", "csl", "eprstmt", "tnews")},
+    "c3": lambda d: [f"{stem}/{i}" for stem in ("dev_0", "m-dev") for i in
+                     range(sum(len(doc[1]) for doc in json.loads((d / "CLUE" / "C3" / f"{stem}.json").read_text(encoding="utf-8"))))],
+    "cmrc": _squad("CLUE/CMRC/dev.json"), "drcd": _squad("CLUE/DRCD/dev.json"),
+    "lcsts": lambda d: _rows(len((d / "LCSTS" / "test.tgt.txt").read_text(encoding="utf-8").splitlines())),
+    "gaokao": lambda d: [f"{p.stem}/{i}" for p in (d / "GAOKAO-BENCH" / "data" / "Multiple-choice_Questions").glob("*.json")
+                         for i in range(len(json.loads(p.read_text(encoding="utf-8"))["example"]))],
+})
 HUB_ONLY = {"record"}  # registered with their hub default only: no local copy in the bundle
