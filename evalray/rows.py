@@ -136,6 +136,8 @@ EMBEDDING_COLUMNS: tuple[Column, ...] = (
     Column("retrieved", STRINGS, ""),  # per-query result row: the top-k document ids, best first
     Column("retrieved_scores", FLOATS, ""),  # their scores
     Column("relevant", pa.string(), ""),  # per-query result row: the qrels as a JSON object {doc id: grade}
+    Column("metric_errors", pa.string(), ""),  # rag: JSON {metric: why it failed}; a failed metric has no value
+    Column("judge_calls", pa.int64(), ""),  # rag: judge requests the sample took
 )
 ALL_COLUMNS: tuple[Column, ...] = (SAMPLE_COLUMNS + ROW_COLUMNS + REQUEST_COLUMNS + GENERATION_COLUMNS
                                    + IDENTITY_COLUMNS + SCORE_COLUMNS + JUDGE_COLUMNS + EMBEDDING_COLUMNS)

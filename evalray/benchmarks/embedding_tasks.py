@@ -17,7 +17,8 @@ from typing import Any, Iterable
 from evalray.errors import ConfigError
 from evalray.job.embed_spec import EmbedBenchmarkSpec
 
-TASK_KINDS = {"scifact": "retrieval", "stsb": "sts", "afqmc": "sts", "retrieval": "retrieval", "sts": "sts"}
+TASK_KINDS = {"scifact": "retrieval", "stsb": "sts", "afqmc": "sts", "retrieval": "retrieval", "sts": "sts",
+              "rag": "rag"}
 HUB = {"scifact": "mteb/scifact", "stsb": "mteb/stsbenchmark-sts", "afqmc": "C-MTEB/AFQMC"}
 DESCRIPTIONS = {
     "scifact": "BEIR SciFact (test: 5,183 docs, 300 queries, 339 qrels): retrieval, main score ndcg_at_10 [MTEB]",
@@ -25,11 +26,14 @@ DESCRIPTIONS = {
     "afqmc": "C-MTEB AFQMC (validation: 4,316 Chinese pairs, gold 0/1): STS, main score cosine_spearman [MTEB]",
     "retrieval": "your BEIR-layout corpus (corpus.jsonl, queries.jsonl, qrels/<split>.tsv): retrieval",
     "sts": "your text pairs with gold scores (CSV/TSV/JSONL): STS",
+    "rag": "your RAG rows (JSONL: question, answer, contexts, ground_truth) scored by an LLM judge: faithfulness, "
+           "answer relevancy, context precision / recall, answer similarity [RAGAS 0.4 formulas]",
 }
-MAIN_SCORE = {"retrieval": "ndcg_at_10", "sts": "cosine_spearman"}
+MAIN_SCORE = {"retrieval": "ndcg_at_10", "sts": "cosine_spearman", "rag": "faithfulness"}
 ITEMS = {"scifact": 300, "stsb": 1379, "afqmc": 4316}
 METRICS = {"retrieval": ("ndcg_at_k", "map_at_k", "recall_at_k", "precision_at_k", "mrr_at_k", "hit_rate_at_k"),
-           "sts": ("cosine_spearman", "cosine_pearson", "manhattan_*", "euclidean_*", "dot_*")}
+           "sts": ("cosine_spearman", "cosine_pearson", "manhattan_*", "euclidean_*", "dot_*"),
+           "rag": ("faithfulness", "answer_relevancy", "context_precision", "context_recall", "answer_similarity")}
 
 
 def info(name: str) -> dict[str, Any]:
@@ -48,6 +52,15 @@ class RetrievalData:
 
 
 @dataclass
+class RagData:
+    ids: list[str]
+    questions: list[str]
+    answers: list[str]
+    contexts: list[list[str]]
+    references: list[str]
+
+
+@dataclass
 class PairData:
     ids: list[str]
     text1: list[str]
@@ -60,10 +73,12 @@ def task_kind(spec: EmbedBenchmarkSpec) -> str:
     return TASK_KINDS[spec.name]
 
 
-def load(spec: EmbedBenchmarkSpec) -> RetrievalData | PairData:
+def load(spec: EmbedBenchmarkSpec) -> RetrievalData | PairData | RagData:
     """The task's data, from ``data_dir`` or the hub, with ``limit`` / ``corpus_limit`` applied."""
-    if spec.name in ("retrieval", "sts") and not spec.data_dir:
+    if spec.name in ("retrieval", "sts", "rag") and not spec.data_dir:
         raise ConfigError(f"benchmark {spec.result_name}: a `{spec.name}` benchmark needs data_dir (your dataset)")
+    if spec.name == "rag":
+        return _rag(Path(spec.data_dir).expanduser(), spec)
     if task_kind(spec) == "retrieval":
         data = _beir(Path(spec.data_dir).expanduser(), spec) if spec.data_dir else _hub_retrieval(spec)
         return _limit_retrieval(data, spec.limit, spec.corpus_limit)
@@ -151,6 +166,34 @@ def _read_qrels(path: Path) -> dict[str, dict[str, int]]:
 
 def _id_key(value: str) -> tuple[int, str]:
     return (0, f"{int(value):020d}") if value.isdigit() else (1, value)
+
+
+# ---- RAG rows -----------------------------------------------------------------------------------------------------
+def _rag(path: Path, spec: EmbedBenchmarkSpec) -> RagData:
+    if path.is_dir():
+        files = sorted(path.glob("*.jsonl"))
+        if len(files) != 1:
+            raise ConfigError(f"benchmark {spec.result_name}: data_dir {path}: expected one .jsonl file, found "
+                              f"{len(files)}")
+        path = files[0]
+    cols = spec.columns
+    rows = _read_jsonl(_need(path), (cols.question, cols.answer))
+    data = RagData([], [], [], [], [])
+    for number, row in enumerate(rows[:spec.limit] if spec.limit else rows, 1):
+        contexts = row.get(cols.contexts, row.get("context"))
+        reference = row.get(cols.ground_truth, row.get("reference"))
+        if not isinstance(contexts, list) or not all(isinstance(c, str) for c in contexts):
+            raise ConfigError(f"{path}: row {number}: column '{cols.contexts}' must be a list of strings")
+        if isinstance(reference, list):
+            reference = "\n".join(str(r) for r in reference)
+        if not isinstance(reference, str):
+            raise ConfigError(f"{path}: row {number}: column '{cols.ground_truth}' is missing")
+        data.ids.append(str(row.get("id", number - 1)))
+        data.questions.append(str(row[cols.question]))
+        data.answers.append(str(row[cols.answer]))
+        data.contexts.append(list(contexts))
+        data.references.append(reference)
+    return data
 
 
 # ---- pairs ---------------------------------------------------------------------------------------------------------

@@ -15,16 +15,17 @@ from evalray.job.base import MAX_COUNT, JobBase, SafeName, StrictModel
 from evalray.job.spec import Resources
 
 EMBED_BACKENDS = ("sentence_transformers", "openai")
-EMBED_TASKS = ("scifact", "stsb", "afqmc", "retrieval", "sts")
+EMBED_TASKS = ("scifact", "stsb", "afqmc", "retrieval", "sts", "rag")
 
 
 class EmbeddingModelSpec(StrictModel):
     """An embedding model or a reranker."""
 
     name: SafeName = Field(..., description="Name of the model in results and reports.")
-    kind: Literal["embedding", "reranker"] = Field(
+    kind: Literal["embedding", "reranker", "judge"] = Field(
         "embedding", description="embedding: texts to vectors; reranker: (query, document) pairs to relevance scores "
-        "(a cross-encoder, or a /v1/rerank server).")
+        "(a cross-encoder, or a /v1/rerank server); judge: an LLM behind an OpenAI-compatible /v1/chat/completions "
+        "that scores RAG samples (backend openai).")
     backend: Literal["sentence_transformers", "openai"] = Field(
         "sentence_transformers",
         description="sentence_transformers: a local directory or hub id loaded with sentence-transformers "
@@ -51,10 +52,26 @@ class EmbeddingModelSpec(StrictModel):
     document_prompt: str | None = Field(None, description="Text put before each document, e.g. 'passage: '; null: "
                                         "the model's own 'document'/'passage' prompt when it defines one.")
     timeout_s: float = Field(120.0, gt=0, le=86_400, description="openai: seconds per request.")
+    max_tokens: int = Field(1024, ge=1, le=1_000_000, description="judge: most tokens of a judge reply.")
+    concurrency: int = Field(8, ge=1, le=4096, description="judge: requests one actor keeps in flight.")
+    retries: int = Field(2, ge=0, le=100, description="judge: retries of a failed call (HTTP error, timeout) before "
+                         "the metric of that sample counts as an error.")
+
+    @model_validator(mode="after")
+    def _judge_is_served(self) -> "EmbeddingModelSpec":
+        if self.kind == "judge" and self.backend != "openai":
+            raise ValueError("a `kind: judge` model needs `backend: openai` (an OpenAI-compatible server)")
+        return self
 
 
 class ColumnsSpec(StrictModel):
-    """Column names of a user's pair file (``sts``) or BEIR files (``retrieval``)."""
+    """Column names of a user's pair file (``sts``), BEIR files (``retrieval``) or RAG rows (``rag``)."""
+
+    question: str = Field("question", description="rag: the question.")
+    answer: str = Field("answer", description="rag: the pipeline's answer.")
+    contexts: str = Field("contexts", description="rag: the retrieved contexts (a list, in rank order; 'context' is "
+                          "read too).")
+    ground_truth: str = Field("ground_truth", description="rag: the reference answer (a string or a list of them).")
 
     text1: str = Field("sentence1", description="sts: the first text of a pair.")
     text2: str = Field("sentence2", description="sts: the second text of a pair.")
@@ -70,10 +87,11 @@ class RerankSpec(StrictModel):
 
 
 class EmbedBenchmarkSpec(StrictModel):
-    name: Literal["scifact", "stsb", "afqmc", "retrieval", "sts"] = Field(
+    name: Literal["scifact", "stsb", "afqmc", "retrieval", "sts", "rag"] = Field(
         ..., description="scifact (BEIR SciFact test: retrieval), stsb (STS Benchmark test), afqmc (C-MTEB AFQMC "
         "validation: STS), or a user dataset: retrieval (BEIR layout: corpus.jsonl, queries.jsonl, qrels/<split>.tsv) "
-        "| sts (a CSV/TSV/JSONL of text pairs with a score).")
+        "| sts (a CSV/TSV/JSONL of text pairs with a score) | rag (JSONL rows of question, answer, contexts, "
+        "ground_truth, scored by a judge).")
     label: SafeName | None = Field(None, description="Name in results (default: name); needed to run one task twice.")
     data_dir: str | None = Field(None, description="Local data (the layout of ../shared/data); null: the hub default "
                                  "(mteb/scifact, mteb/stsbenchmark-sts, C-MTEB/AFQMC). retrieval: the BEIR "
@@ -91,6 +109,13 @@ class EmbedBenchmarkSpec(StrictModel):
                                       "(retrieve-then-rerank); metrics are reported for both.")
     scorer: SafeName | None = Field(None, description="sts: score pairs with this reranker model instead of an "
                                     "embedding model's similarity.")
+    judge: SafeName | None = Field(None, description="rag: the `kind: judge` model that scores the samples.")
+    embedder: SafeName | None = Field(None, description="rag: the embedding model of answer_relevancy and "
+                                      "answer_similarity (without one they are not computed).")
+    metrics: list[Literal["faithfulness", "answer_relevancy", "context_precision", "context_recall",
+                          "answer_similarity"]] | None = Field(
+        None, description="rag: metrics to compute (default: every one the judge and embedder allow).")
+    strictness: int = Field(3, ge=1, le=20, description="rag: questions generated per answer for answer_relevancy.")
 
     @property
     def result_name(self) -> str:
@@ -109,10 +134,19 @@ class EmbedJobSpec(JobBase):
         names = [m.name for m in self.models]
         if len(set(names)) != len(names):
             raise ValueError("model names must be unique")
-        if not any(m.kind == "embedding" for m in self.models) and not all(b.scorer for b in self.benchmarks):
+        if not any(m.kind == "embedding" for m in self.models) and not all(b.scorer or b.name == "rag"
+                                                                            for b in self.benchmarks):
             raise ValueError("an embed job needs a `kind: embedding` model (rerankers only rescore)")
         rerankers = {m.name for m in self.models if m.kind == "reranker"}
+        by_kind = {m.name: m.kind for m in self.models}
         for b in self.benchmarks:
+            if b.name == "rag":
+                if not b.judge and not b.embedder:
+                    raise ValueError(f"benchmark {b.result_name}: a rag benchmark needs judge: (and/or embedder:)")
+                for wanted, kind in ((b.judge, "judge"), (b.embedder, "embedding")):
+                    if wanted and by_kind.get(wanted) != kind:
+                        raise ValueError(f"benchmark {b.result_name}: '{wanted}' is not a `kind: {kind}` model of "
+                                         "this job")
             for wanted, role in ((b.rerank.model if b.rerank else None, "rerank.model"), (b.scorer, "scorer")):
                 if wanted and wanted not in rerankers:
                     raise ValueError(f"benchmark {b.result_name}: {role} '{wanted}' is not a `kind: reranker` model "

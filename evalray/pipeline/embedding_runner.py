@@ -42,10 +42,14 @@ class EmbedRun:
         self.job = job
         self.data = {b.result_name: tasks.load(b) for b in job.benchmarks}  # config errors before Ray starts
         self.models = {m.name: m for m in job.models}
+        for b in job.benchmarks:
+            if b.name == "rag":
+                rag_metrics(b, b.judge is not None, b.embedder is not None)
         self.score_rows: list[Row] = []
         self.samples: dict[tuple[str, str], list[Row]] = {}
         self.counts: list[Row] = []
         self.served: Counter = Counter()
+        self.judge_errors: list[Row] = []
 
     # ---- encoding ----------------------------------------------------------------------------------------------
     def texts_for(self, benchmark: EmbedBenchmarkSpec) -> dict[str, tuple[str, str]]:
@@ -98,7 +102,7 @@ class EmbedRun:
 
     # ---- tasks -------------------------------------------------------------------------------------------------
     def run_model(self, model: EmbeddingModelSpec) -> None:
-        mine = [b for b in self.job.benchmarks if not b.scorer]
+        mine = [b for b in self.job.benchmarks if not b.scorer and b.name != "rag"]
         wanted: dict[str, tuple[str, str]] = {}
         for benchmark in mine:
             wanted.update(self.texts_for(benchmark))
@@ -144,11 +148,57 @@ class EmbedRun:
                       *scores.scored_pair_rows(data, [found[i] for i in data.ids], reranker.name, benchmark.result_name),
                       expected=len(data.ids))
 
-    def _add(self, model: str, benchmark: str, rows: list[Row], samples: list[Row], expected: int) -> None:
+    def run_rag(self) -> None:
+        import pyarrow as pa
+        import ray
+
+        from evalray.models.rag_stage import rag_stage
+
+        for benchmark in self.job.benchmarks:
+            if benchmark.name != "rag":
+                continue
+            data = self.data[benchmark.result_name]
+            assert isinstance(data, tasks.RagData)
+            judge = self.models[benchmark.judge] if benchmark.judge else None
+            encoder = self.models[benchmark.embedder] if benchmark.embedder else None
+            metrics = rag_metrics(benchmark, judge is not None, encoder is not None)
+            name = benchmark.result_name
+            table = pa.table({"uid": [f"{name}::{i}" for i in data.ids], "id": data.ids, "query": data.questions,
+                              "output": data.answers, "contexts": pa.array(data.contexts, type=pa.list_(pa.string())),
+                              "target": data.references})
+            owner = judge or encoder
+            assert owner is not None
+            scored = []
+            for batch in rag_stage(ray.data.from_arrow(_blocks(table, owner)), judge, encoder, metrics,
+                                   benchmark.strictness).iter_batches(batch_format="pyarrow", batch_size=None):
+                scored += batch.to_pylist()
+            rows, samples, errors = scores.rag_rows(scored, metrics, owner.name, name, judge.name if judge else None)
+            self.judge_errors += errors
+            self._add(owner.name, name, rows, samples, expected=len(data.ids),
+                      errors=sum(1 for s in samples if s["metric_errors"]))
+
+    def _add(self, model: str, benchmark: str, rows: list[Row], samples: list[Row], expected: int,
+             errors: int = 0) -> None:
         self.score_rows += rows
         self.samples[(model, benchmark)] = samples
-        self.counts.append({"model": model, "benchmark": benchmark, "samples": len(samples), "errors": 0,
+        self.counts.append({"model": model, "benchmark": benchmark, "samples": len(samples), "errors": errors,
                             "expected": expected, "duplicates": 0})
+
+
+def rag_metrics(benchmark: EmbedBenchmarkSpec, judge: bool, embedder: bool) -> list[str]:
+    """The RAG metrics to compute: those asked for (or all), each only where its judge / embedder is there."""
+    from evalray.errors import ConfigError
+    from evalray.scoring.rag import RAG_METRICS
+
+    def possible(metric: str) -> bool:
+        return {"answer_relevancy": judge and embedder, "answer_similarity": embedder}.get(metric, judge)
+
+    wanted = list(benchmark.metrics or [m for m in RAG_METRICS if possible(m)])
+    missing = [m for m in wanted if not possible(m)]
+    if missing:
+        raise ConfigError(f"benchmark {benchmark.result_name}: {', '.join(missing)} needs "
+                          f"{'an embedder' if not embedder else 'a judge'}")
+    return wanted
 
 
 def tasks_top(found: dict[str, float], k: int) -> list[str]:
@@ -186,15 +236,18 @@ def run_embed_job(job: EmbedJobSpec, address: str | None = None, output: str | N
                 if model.kind == "embedding":
                     run.run_model(model)
             run.run_scorers()
+            run.run_rag()
     except KeyboardInterrupt as exc:
         status, error, interrupted = "failed", "interrupted", exc
     except Exception as exc:  # noqa: BLE001 (one line in result.json, the rows that finished kept)
         status, error = "failed", _one_line(exc)
+    if status == "completed" and any(c["errors"] or c["samples"] < c["expected"] for c in run.counts):
+        status = "partial"
     result = RunResult(
         run_id=run_id, name=job.name, status=status, started_at=started, finished_at=now(),
         job=public_job_dict(job), env={"evalray": __version__, "ray": ray.__version__,
                                        "python": platform.python_version()},
-        scores=run.score_rows, counts=run.counts, error=error,
+        scores=run.score_rows, counts=run.counts, error=error, judge_errors=run.judge_errors,
         actors=[{"model": m, "actor_id": a, "node_id": n, "samples": c}
                 for (m, a, n), c in sorted(run.served.items(), key=lambda item: tuple(map(str, item[0])))],
     )

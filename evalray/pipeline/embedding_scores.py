@@ -99,3 +99,28 @@ def scored_pair_rows(data: PairData, scores: Sequence[float], model: str, benchm
                 "prompt": data.text1[i], "output": data.text2[i], "target": str(data.gold[i]),
                 "scores": {"score": float(scores[i])}} for i, pair_id in enumerate(data.ids)]
     return rows, samples
+
+
+def rag_rows(table_rows: Sequence[Mapping[str, Any]], metrics: Sequence[str], model: str, benchmark: str,
+             judge: str | None) -> tuple[list[Row], list[Row], list[Row]]:
+    """(score rows, sample rows, judge error rows) of a scored RAG benchmark; a failed metric is excluded from its n."""
+    samples, errors = [], []
+    for row in table_rows:
+        values = dict(row.get("scores") or {})
+        failed = json.loads(row.get("metric_errors") or "{}")
+        samples.append({"uid": row["uid"], "id": row["id"], "benchmark": benchmark, "model": model,
+                        "prompt": row["query"], "output": row["output"], "contexts": list(row["contexts"]),
+                        "target": row["target"], "scores": values, "judge_calls": row.get("judge_calls"),
+                        "metric_errors": json.dumps(failed, sort_keys=True) if failed else None})
+    rows = []
+    for metric in metrics:
+        observations = np.array([s["scores"][metric] for s in samples if metric in s["scores"]], dtype=np.float64)
+        rows.append(_mean_row(model, benchmark, metric, observations))
+        reasons = [json.loads(s["metric_errors"]).get(metric, "") for s in samples if s["metric_errors"]]
+        unreadable = sum(1 for r in reasons if r.startswith("unparsable:"))
+        failed = sum(1 for r in reasons if r) - unreadable
+        # the judge_errors layout of judged benchmarks, plus the metric (errors = unparsable + failed)
+        errors.append({"benchmark": benchmark, "judge": judge, "model": model, "metric": metric,
+                       "judgments": len(samples), "unparsable": unreadable, "failed": failed,
+                       "errors": unreadable + failed})
+    return rows, samples, errors

@@ -22,8 +22,8 @@ from evalray.rows import COLUMN_TYPES, FLOATS, score_values
 
 SAMPLE_COLUMNS = [
     "id", "uid", "subset", "mode", "prompt", "messages", "continuations", "contexts", "output", "texts",
-    "loglikelihoods", "is_greedy", "extracted", "target", "retrieved", "retrieved_scores", "relevant", "scores",
-    "error", "served_by", "node_id",
+    "loglikelihoods", "is_greedy", "extracted", "target", "retrieved", "retrieved_scores", "relevant",
+    "scores", "metric_errors", "judge_calls", "error", "served_by", "node_id",
 ]
 
 
