@@ -53,7 +53,7 @@ def run(
     if resume and fresh:
         raise ConfigError("--resume and --fresh exclude each other")
     if job.kind == "embed":
-        run_embed(job, address, output, quiet)
+        run_embed(job, address, output, quiet, allow_partial)
         return
     from evalray.pipeline.runner import run_job
     from evalray.results.report import console_table
@@ -86,7 +86,7 @@ def run(
         raise PartialRun(f"run partial: {errors} samples errored, {missing} missing (--allow-partial to exit 0)")
 
 
-def run_embed(job, address: Optional[str], output: Optional[str], quiet: bool) -> None:
+def run_embed(job, address: Optional[str], output: Optional[str], quiet: bool, allow_partial: bool) -> None:
     """A ``kind: embed`` job (embedding models and rerankers)."""
     from evalray.errors import EvalrayError
     from evalray.pipeline.embedding_runner import run_embed_job
@@ -102,6 +102,11 @@ def run_embed(job, address: Optional[str], output: Optional[str], quiet: bool) -
     typer.echo(f"results: {outcome.output}")
     if outcome.result["status"] == "failed":
         raise EvalrayError(f"run failed: {outcome.result.get('error')} (partial results in {outcome.output})")
+    if outcome.result["status"] == "partial" and not allow_partial:
+        from evalray.errors import PartialRun
+
+        errors = sum(c["errors"] for c in outcome.result["counts"])
+        raise PartialRun(f"run partial: {errors} samples with a failed metric or call (--allow-partial to exit 0)")
 
 
 def validate(
