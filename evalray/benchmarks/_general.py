@@ -144,7 +144,7 @@ class GeneralMCQ(_General, MultipleChoice):
     metrics = ("acc",)
 
     def parse_row(self, row: Row) -> Sample:
-        question = text(row, self.columns.question)
+        question = text(row, self.columns.question).strip()
         choices = self._choices(row)
         gold = self._gold(row, len(choices))
         return self.sample(question, target=str(gold), choices=tuple(choices), subset=self.row_subset(row),
@@ -225,7 +225,7 @@ class GeneralQA(_General):
         text_metrics.require(self.metrics)
 
     def parse_row(self, row: Row) -> Sample:
-        question = text(row, self.columns.question)
+        question = text(row, self.columns.question).strip()
         answers = [a for a in string_list(row, self.columns.answer) if a.strip()]
         if not answers:
             raise row.error(self.columns.answer, "no reference answer")
