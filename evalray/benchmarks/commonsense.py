@@ -29,7 +29,7 @@ class OpenBookQA(ChoiceTask):
     generate_reference = "OpenCompass obqa_gen_9069e4 (openbookqa, no fact)"
 
     def parse(self, r: dict) -> Sample:
-        q = r["question"]
+        q = r.get("question")
         if isinstance(q, dict):  # the original jsonl: question {stem, choices [{text, label}]}
             stem, texts, labels = q["stem"], [c["text"] for c in q["choices"]], [c["label"] for c in q["choices"]]
         else:  # the hub: question_stem, choices {text, label}

@@ -241,4 +241,4 @@ OPENCOMPASS_IDS.update({
     "gaokao": lambda d: [f"{p.stem}/{i}" for p in (d / "GAOKAO-BENCH" / "data" / "Multiple-choice_Questions").glob("*.json")
                          for i in range(len(json.loads(p.read_text(encoding="utf-8"))["example"]))],
 })
-HUB_ONLY = {"record"}  # registered with their hub default only: no local copy in the bundle
+HUB_ONLY = {"record", "xsum", "summedits"}  # registered with their hub defaults only: no local copy in the bundle
