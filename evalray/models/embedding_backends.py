@@ -41,11 +41,12 @@ def resolve_source(source: str) -> str:
 
 
 def _device(spec: EmbeddingModelSpec) -> str:
-    if spec.device:
-        return spec.device
     import torch
 
-    return "cuda" if spec.resources.num_gpus and torch.cuda.is_available() else "cpu"
+    device = spec.device or ("cuda" if spec.resources.num_gpus and torch.cuda.is_available() else "cpu")
+    if device == "cpu" and spec.resources.num_cpus >= 1:  # an actor computes on the CPUs it reserved, no more
+        torch.set_num_threads(int(spec.resources.num_cpus))
+    return device
 
 
 def _sentence_transformers():
