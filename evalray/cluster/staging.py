@@ -141,19 +141,46 @@ def _refuse_secret(source: Path, key: str) -> None:
 
 
 def _stage_data_dirs(cluster_job: dict[str, Any], job: JobSpec, working_dir: Path, skipped: list[str]) -> list[str]:
-    uploaded = []
+    uploaded: list[str] = []
     for i, bench in enumerate(job.benchmarks):
-        if not bench.data_dir or not is_local_path(bench.data_dir):
-            continue
+        _stage_entry(cluster_job["benchmarks"][i], bench, f"benchmarks.{i}", str(i), working_dir, skipped, uploaded)
+    return uploaded
+
+
+def _stage_entry(raw: dict[str, Any], bench: Any, key: str, prefix: str, working_dir: Path, skipped: list[str],
+                 uploaded: list[str]) -> None:
+    """One benchmark entry's local data: its ``data_dir``, the ``path``/``dev_path`` of your own dataset (a file or a
+    directory), and those of a collection's components."""
+    if bench.data_dir and is_local_path(bench.data_dir):
         source = Path(bench.data_dir).expanduser()
         if not source.is_dir():
-            raise ConfigError(f"benchmarks.{i}.data_dir: {bench.data_dir} is not a directory")
-        _refuse_secret(source, f"benchmarks.{i}.data_dir")
-        target = f"data/{i}-{dns_name(source.resolve().name, 40)}"
+            raise ConfigError(f"{key}.data_dir: {bench.data_dir} is not a directory")
+        _refuse_secret(source, f"{key}.data_dir")
+        target = f"data/{prefix}-{dns_name(source.resolve().name, 40)}"
         files = copy_tree(source, working_dir / target, skipped)
-        cluster_job["benchmarks"][i]["data_dir"] = target
+        raw["data_dir"] = target
         uploaded.append(f"{bench.data_dir} -> {target} ({files} files)")
-    return uploaded
+    for field in ("path", "dev_path"):
+        value = getattr(bench, field, None)
+        if not value or not is_local_path(value):
+            continue
+        source = Path(value).expanduser()
+        if not source.exists():
+            raise ConfigError(f"{key}.{field}: {value} does not exist")
+        _refuse_secret(source, f"{key}.{field}")
+        folder = f"data/{prefix}-{field.replace('_', '-')}-{dns_name(source.resolve().stem, 40)}"
+        if source.is_dir():
+            files, target = copy_tree(source, working_dir / folder, skipped), folder
+        else:
+            (working_dir / folder).mkdir(parents=True)
+            shutil.copy2(source, working_dir / folder / source.name)
+            files, target = 1, f"{folder}/{source.name}"
+        raw[field] = target
+        uploaded.append(f"{value} -> {target} ({files} files)")
+    if getattr(bench, "collection", None) is not None:
+        for j, part in enumerate(bench.collection.benchmarks):
+            _stage_entry(raw["collection"]["benchmarks"][j], part, f"{key}.collection.benchmarks.{j}", f"{prefix}.{j}",
+                         working_dir, skipped, uploaded)
 
 
 def _stage_model_sources(cluster_job: dict[str, Any], job: JobSpec, working_dir: Path,
