@@ -187,6 +187,11 @@ def mock_server(
                                         "(at most 100000), served at GET /debug/requests."),
     unique_answers: bool = typer.Option(False, "--unique-answers", help="Begin every answer with a<N> (the "
                                         "request count) so that answers differ."),
+    answers: Optional[str] = typer.Option(None, "--answers", help="JSONL of {prompt, answer}: the answer to "
+                                          "send for a prompt (the last user message)."),
+    degrade_above_rate: Optional[float] = typer.Option(None, "--degrade-above-rate", help="While more than this "
+                                                       "many requests arrived in the last second, answer wrongly."),
+    degraded_answer: str = typer.Option("I do not know.", "--degraded-answer", help="The wrong answer."),
 ) -> None:
     """An OpenAI-compatible test server with injected latency and errors (for tests and dry runs)."""
     from evalray.testing.mockserver import MockServerSpec, run_mock_server
@@ -199,11 +204,15 @@ def mock_server(
                           error_statuses=tuple(_numbers(error_status, int, "--error-status") or [500]),
                           timeout_rate=timeout_rate, truncate_rate=truncate_rate, hang_s=hang_s, seed=seed,
                           lifetime_s=lifetime, processes=max(1, processes),
-                          record_requests=max(0, min(record_requests, 100_000)), unique_answers=unique_answers)
+                          record_requests=max(0, min(record_requests, 100_000)), unique_answers=unique_answers,
+                          answers_file=answers, degrade_above_rate=degrade_above_rate,
+                          degraded_answer=degraded_answer)
     try:
         run_mock_server(spec, lambda url: typer.echo(f"mock server listening on {url}", err=False))
     except OSError as exc:
-        raise ConfigError(f"mock-server: cannot listen on {host}:{port} ({exc.strerror})") from None
+        raise ConfigError(f"mock-server: cannot listen on {host}:{port} or read --answers ({exc.strerror})") from None
+    except ValueError as exc:
+        raise ConfigError(f"mock-server --answers: {exc}") from None
     except KeyboardInterrupt:
         pass
 

@@ -2,7 +2,8 @@
 
 ``type`` picks one of :class:`SyntheticWorkload` (random prompts of lengths drawn from distributions),
 :class:`MultiTurnWorkload` (chat sessions whose context grows turn by turn), :class:`SharedPrefixWorkload` (groups of
-requests sharing a prefix of exact token length) and :class:`TraceWorkload` (a replayed request trace). Lengths are a
+requests sharing a prefix of exact token length), :class:`TraceWorkload` (a replayed request trace) and
+:class:`BenchmarkWorkload` (a benchmark's requests, every answer scored: quality under load). Lengths are a
 :class:`Distribution`, written in full or as a short string (``"128"``, ``"uniform:64,256"``, ``"normal:200,50"``,
 ``"lognormal:200,0.5"``, ``"empirical:lengths.txt"``, optionally followed by ``,min=N,max=N``). :mod:`evalray.loadgen`
 draws from them (:mod:`evalray.loadgen.lengths`).
@@ -183,7 +184,22 @@ class TraceWorkload(_Strict):
         return [value] if isinstance(value, (int, float)) and not isinstance(value, bool) else value
 
 
+class BenchmarkWorkload(_Strict):
+    """Quality under load: a benchmark's own requests (generative; chat or completions as ``target.api``), sent
+    under ``load`` (a sweep of rates or concurrencies), every answer scored with the benchmark's scorer; each run
+    point reports accuracy next to its latency figures, from the same requests."""
+
+    type: Literal["benchmark"] = Field("benchmark", description="A benchmark's requests, scored.")
+    name: str = Field(..., min_length=1, description="The benchmark (gsm8k, mmlu, ...; `evalray benchmarks`).")
+    data_dir: str | None = Field(None, description="Local data of the benchmark (default: its hub dataset).")
+    limit: int | None = Field(None, ge=1, le=100_000_000, description="The first N samples of each subset.")
+    few_shot: int | None = Field(None, ge=0, le=64, description="Few-shot examples (default: the benchmark's).")
+    max_tokens: int | None = Field(None, ge=1, le=MAX_TOKENS, description="max_tokens of every request (default: "
+                                   "the benchmark's).")
+
+
 WORKLOAD_TYPES = {"synthetic": SyntheticWorkload, "multi_turn": MultiTurnWorkload,
-                  "shared_prefix": SharedPrefixWorkload, "trace": TraceWorkload}
-Workload = Annotated[Union[SyntheticWorkload, MultiTurnWorkload, SharedPrefixWorkload, TraceWorkload],
+                  "shared_prefix": SharedPrefixWorkload, "trace": TraceWorkload, "benchmark": BenchmarkWorkload}
+Workload = Annotated[Union[SyntheticWorkload, MultiTurnWorkload, SharedPrefixWorkload, TraceWorkload,
+                           BenchmarkWorkload],
                      Field(discriminator="type")]

@@ -32,11 +32,26 @@ def table_lines(runs: list[dict[str, Any]]) -> list[str]:
     return [line(header), line(["-" * w for w in widths]), *(line(r) for r in rows)]
 
 
+def quality_lines(runs: list[dict[str, Any]]) -> list[str]:
+    """Quality under load: accuracy and goodput of correct answers per run point."""
+    lines = []
+    for run in runs:
+        q = run.get("quality")
+        if q:
+            point = f"c={run['concurrency']}" if run.get("concurrency") is not None else f"r={run.get('rate'):g}"
+            lines.append(f"{point}: {q['benchmark']} {q['metric']} {_fmt(q['accuracy'], 4)} ({q['correct']} correct, "
+                         f"{q['correct_violating_slo']} of them outside the SLOs, {q['failed']} failed), "
+                         f"correct answers within the SLOs {_fmt(q['goodput_correct'], 2)}/s")
+    return lines
+
+
 def print_table(runs: list[dict[str, Any]], search: dict[str, Any] | None) -> None:
     import typer
 
     typer.echo("times in ms")
     for text in table_lines(runs):
+        typer.echo(text)
+    for text in quality_lines(runs):
         typer.echo(text)
     if search is not None:
         typer.echo(f"highest rate meeting the SLOs: {search['best_rate']} req/s ({search['probes']} probes)")

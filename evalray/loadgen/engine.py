@@ -17,6 +17,7 @@ import collections
 import functools
 import gc
 import socket
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ from evalray.loadgen.eventloop import new_event_loop, raise_open_files_limit
 from evalray.loadgen.records import rows_to_table
 
 BACKLOG = 65_536  # the least number of requests that may wait for a connection
+SWITCH_INTERVAL_S = 0.0005
 
 
 @dataclass
@@ -51,6 +53,8 @@ class WorkerSetup:
     tls: bool = False
     max_backlog: int | None = None  # most requests waiting for a connection; default max(max_connections, BACKLOG)
     sessions: Any = None  # a multi-turn workload's SessionSetup (evalray.loadgen.sessions); None: payloads
+    keep_answers: bool = False  # record every answer's text (a benchmark workload scores them)
+    prewarm: int = 0  # connections opened before the start (trace replay: the first sends are not late by a connect)
 
 
 @dataclass
@@ -111,10 +115,15 @@ class LoadEngine:
         self.loop = loop
         gc_was_enabled = gc.isenabled()
         gc.disable()  # no collector pauses inside timed requests; the run is bounded
+        switch = sys.getswitchinterval()
+        # another thread of this process (the coordinator or actor thread building record tables) holds the GIL
+        # for at most this long before the loop thread gets it back (default 5 ms: a 5 ms late send)
+        sys.setswitchinterval(min(switch, SWITCH_INTERVAL_S))
         try:
             return loop.run_until_complete(self._main(start_wall))
         finally:
             loop.close()
+            sys.setswitchinterval(switch)
             if gc_was_enabled:
                 gc.enable()
 
@@ -159,6 +168,9 @@ class LoadEngine:
             return self._summary()
         self.sweep_every = min(0.5, max(0.05, self.setup.timeout_s / 100))
         sweeper = loop.call_later(self.sweep_every, self._sweep)
+        for _ in range(min(self.setup.prewarm, self.setup.max_connections)):
+            self.open_connections += 1
+            loop.create_task(self._open_idle())
         if self.work.intended is not None:
             self.arrivals = ArrivalCursor(self.work.intended, self.work.first_id, self.work.stride,
                                           until=self.work.duration_s)
@@ -304,6 +316,27 @@ class LoadEngine:
         if sock is not None:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._start_on(conn, state)
+
+    async def _open_idle(self) -> None:
+        """Open one connection before the start and pool it."""
+        loop = asyncio.get_running_loop()
+        self.connect_attempts += 1
+        try:
+            _, conn = await asyncio.wait_for(loop.create_connection(
+                lambda: HttpConnection(self._on_done, self.clock_zero, self.setup.stream, self.setup.chat,
+                                       keep_events=self.keep_text(), on_idle_lost=self._on_idle_lost),
+                self.setup.host, self.setup.port, ssl=_client_tls() if self.setup.tls else None),
+                timeout=self.setup.timeout_s)
+        except (OSError, asyncio.TimeoutError):
+            self.open_connections -= 1
+            return
+        sock = conn.transport.get_extra_info("socket") if conn.transport else None
+        if sock is not None:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if self.waiting:
+            self._start_on(conn, self.waiting.popleft())
+        else:
+            self.idle.append(conn)
 
     def _on_done(self, state: RequestState, conn: HttpConnection, reusable: bool) -> None:
         self.in_flight.pop(conn, None)

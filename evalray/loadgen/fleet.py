@@ -16,9 +16,11 @@ from evalray.job.perf_spec import PerfJobSpec
 from evalray.loadgen.engine import LoadEngine, WorkerSetup, WorkerSlice, run_in_thread
 from evalray.loadgen.prompts import Prompt
 from evalray.loadgen.records import concat
+from evalray.loadgen.quality import AnswerEngine
 from evalray.loadgen.sessions import Session, SessionEngine, SessionSetup
 
 START_LEAD_S = 0.5
+PREWARM = 8  # connections a trace replay's worker opens before the start
 POLL_S = 0.5
 
 
@@ -60,16 +62,18 @@ def render_request(spec: PerfJobSpec, prompt: Prompt, host: str, path: str, chat
     body = _fixed_body(spec)
     body["max_tokens"] = prompt.max_tokens
     if chat:
-        body["messages"] = [{"role": "user", "content": prompt.text}]
+        body["messages"] = list(prompt.messages) or [{"role": "user", "content": prompt.text}]
     else:
         body["prompt"] = prompt.text
+    if prompt.stop:
+        body["stop"] = list(prompt.stop)
     body.update(spec.target.extra_body)
     payload = json.dumps(body, ensure_ascii=False).encode()
     return _head(spec, host, path, api_key) + f"Content-Length: {len(payload)}\r\n\r\n".encode() + payload
 
 
 def build_setup(spec: PerfJobSpec, prompts: list[Prompt], max_connections: int,
-                sessions: list[Session] | None = None) -> WorkerSetup:
+                sessions: list[Session] | None = None, keep_answers: bool = False) -> WorkerSetup:
     from evalray.errors import ConfigError
 
     host, port, path, chat, tls = endpoint(spec)
@@ -88,7 +92,8 @@ def build_setup(spec: PerfJobSpec, prompts: list[Prompt], max_connections: int,
     return WorkerSetup(host=host, port=port, stream=spec.target.stream, chat=chat, payloads=payloads,
                        prompt_tokens=[p.prompt_tokens for p in prompts], timeout_s=spec.target.timeout_s,
                        max_connections=max_connections, source_addresses=spec.fleet.source_addresses,
-                       tokenizer=spec.prompts.tokenizer, tls=tls, sessions=session_setup)
+                       tokenizer=spec.prompts.tokenizer, tls=tls, sessions=session_setup, keep_answers=keep_answers,
+                       prewarm=PREWARM if getattr(spec.workload, "type", None) == "trace" else 0)
 
 
 class LoadWorker:
@@ -114,7 +119,8 @@ class LoadWorker:
 
     def start(self, work: WorkerSlice, start_wall: float) -> None:
         assert self.setup is not None, "prepare() first"
-        engine = SessionEngine if self.setup.sessions is not None else LoadEngine
+        engine = SessionEngine if self.setup.sessions is not None else AnswerEngine if self.setup.keep_answers \
+            else LoadEngine
         self.engine = engine(self.setup, work)
         self.thread, self.summary = run_in_thread(self.engine, start_wall)
 

@@ -19,6 +19,8 @@ class Prompt:
     text: str
     prompt_tokens: int
     max_tokens: int
+    messages: tuple[dict[str, str], ...] = ()  # chat messages (a benchmark's, with few-shot turns); else one user turn
+    stop: tuple[str, ...] = ()
 
 
 def _lengths(mean: int, spread: float, count: int, rng: np.random.Generator) -> np.ndarray:

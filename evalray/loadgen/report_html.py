@@ -167,8 +167,10 @@ def _errors_figure(runs: list[dict[str, Any]]):
 SUMMARY = (("point", None), ("ok", "ok"), ("requests", "requests"), ("req/s", "request_throughput"),
            ("out tok/s", "output_token_throughput"), ("TTFT p50", "ttft_ms.p50"), ("TTFT p99", "ttft_ms.p99"),
            ("TPOT p50", "tpot_ms.p50"), ("TPOT p99", "tpot_ms.p99"), ("ITL p50", "itl_ms.p50"),
-           ("E2E p50", "e2e_ms.p50"), ("E2E p99", "e2e_ms.p99"), ("queue p99", "queue_ms.p99"), ("slip p99", "schedule_slip_ms.p99"),
-           ("goodput", "goodput"))
+           ("E2E p50", "e2e_ms.p50"), ("E2E p99", "e2e_ms.p99"), ("queue p99", "queue_ms.p99"),
+           ("slip p99", "schedule_slip_ms.p99"), ("accuracy", "quality.accuracy"),
+           ("correct/s in SLO", "quality.goodput_correct"), ("goodput", "goodput"))
+OPTIONAL = {"slip p99", "accuracy", "correct/s in SLO"}  # shown only when some run point has them
 
 
 def _cell(run: dict[str, Any], key: str | None) -> str:
@@ -184,7 +186,9 @@ def _cell(run: dict[str, Any], key: str | None) -> str:
 
 def _summary(runs: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
     """Header and rows of the summary table: floats with 2 decimals, times in ms."""
-    return [name for name, _ in SUMMARY], [[_cell(run, key) for _, key in SUMMARY] for run in runs]
+    columns = [(name, key) for name, key in SUMMARY
+               if name not in OPTIONAL or any(_cell(run, key) != "-" for run in runs)]
+    return [name for name, _ in columns], [[_cell(run, key) for _, key in columns] for run in runs]
 
 
 def perf_view(document: dict[str, Any], table: pa.Table) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from evalray.loadgen.metrics import compute_metrics, max_in_flight
 from evalray.loadgen.output import write_outputs
 from evalray.loadgen.result import PerfResult
 from evalray.loadgen.schedule import RunPoint
+from evalray.loadgen.quality import quality_figures
 from evalray.loadgen.workload_metrics import workload_figures
 from evalray.loadgen.workloads import WorkloadPlan, plan_point, plan_workload
 
@@ -72,6 +73,8 @@ def run_point(spec: PerfJobSpec, fleet: Fleet, point: RunPoint, plan: WorkloadPl
         entry["workload"] = spec.workload.type
     entry.update(compute_metrics(table, slos))
     entry.update(workload_figures(table, open_loop=point.concurrency is None))
+    if plan.quality is not None:
+        entry["quality"] = quality_figures(table, plan.quality, slos)
     entry["warmup_requests"] = int(sum(table["warmup"].to_pylist())) if table.num_rows else 0
     entry["max_open_streams"] = max_in_flight(table)  # from the records: requests open at the same moment
     entry["connections_opened"] = int(sum(s.get("connections", 0) for s in result.summaries))
@@ -129,7 +132,7 @@ def run_perf_job(spec: PerfJobSpec, address: str | None) -> Path:
     fleet = Fleet(spec, address)
 
     def setup_for(max_connections: int):
-        return build_setup(spec, plan.prompts, max_connections, plan.sessions)
+        return build_setup(spec, plan.prompts, max_connections, plan.sessions, keep_answers=plan.quality is not None)
 
     try:
         if spec.search is not None:

@@ -7,6 +7,8 @@ point's split into worker slices.
   ``prompts_per_group`` suffixes of drawn lengths; prompt ``p`` is suffix ``p // groups`` of group ``p % groups``;
 * ``multi_turn`` — ``pool`` sessions (synthetic, or the conversations of a ShareGPT file), run by
   :class:`~evalray.loadgen.sessions.SessionEngine`;
+* ``benchmark`` — a benchmark's generative requests (one per sample; requests cycle through them), answers
+  scored by :mod:`evalray.loadgen.quality`;
 * ``trace`` — one prompt per trace row (its own prompt, or one of exactly its input tokens; Mooncake rows are made
   of one block of ``block_tokens`` tokens per hash id, equal ids giving equal blocks) sent at the replay times.
 
@@ -24,10 +26,13 @@ import numpy as np
 
 from evalray.errors import ConfigError
 from evalray.job.perf_spec import PerfJobSpec
-from evalray.job.perf_workload import MultiTurnWorkload, SharedPrefixWorkload, SyntheticWorkload, TraceWorkload
+from evalray.job.perf_workload import (BenchmarkWorkload, MultiTurnWorkload, SharedPrefixWorkload, SyntheticWorkload,
+                                       TraceWorkload)
 from evalray.loadgen.engine import WorkerSlice
+from evalray.loadgen.fleet import endpoint
 from evalray.loadgen.lengths import draw
 from evalray.loadgen.prompts import Prompt, load_prompts
+from evalray.loadgen.quality import QualityPlan, benchmark_prompts
 from evalray.loadgen.schedule import RunPoint, plan_slices, run_points
 from evalray.loadgen.sessions import Session
 from evalray.loadgen.tokens import Tokenizer, exact_text, load_tokenizer, word_vocabulary
@@ -43,6 +48,7 @@ class WorkloadPlan:
     sessions: list[Session] | None = None
     replay: dict[float, np.ndarray] = field(default_factory=dict)  # trace: speed -> send times
     groups: int = 0  # shared_prefix: prompt p is in group p % groups
+    quality: QualityPlan | None = None  # benchmark: how to score the answers
 
 
 def _synthetic(work: SyntheticWorkload, tokenizer: Tokenizer, rng: np.random.Generator) -> list[Prompt]:
@@ -154,6 +160,9 @@ def plan_workload(spec: PerfJobSpec) -> WorkloadPlan:
         return WorkloadPlan(_shared_prefix(work, tokenizer, rng), run_points(spec.load), groups=work.groups)
     if isinstance(work, MultiTurnWorkload):
         return WorkloadPlan([], run_points(spec.load), sessions=_sessions(work, tokenizer, rng))
+    if isinstance(work, BenchmarkWorkload):
+        prompts, quality = benchmark_prompts(work, endpoint(spec)[3], spec.seed, tokenizer)
+        return WorkloadPlan(prompts, run_points(spec.load), quality=quality)
     trace = read_trace(work.file, work.format, work.max_requests)
     replay = {speed: replay_times(trace, speed, work.max_duration_s) for speed in work.speed}
     count = max(times.size for times in replay.values())
@@ -172,4 +181,6 @@ def plan_point(plan: WorkloadPlan, spec: PerfJobSpec, point: RunPoint, workers: 
     if isinstance(spec.workload, MultiTurnWorkload):  # the load's units are sessions
         load = load.model_copy(update={"num_requests": spec.workload.sessions,
                                        "warmup_requests": spec.workload.warmup_sessions})
+    elif plan.quality is not None and not load._given & {"num_requests", "duration_s"}:  # every sample once
+        load = load.model_copy(update={"num_requests": len(plan.prompts)})
     return plan_slices(point, load, workers, seed)

@@ -3,7 +3,8 @@
 Serves ``POST /v1/chat/completions`` and ``POST /v1/completions`` (streaming over chunked SSE, or one JSON body) and
 ``GET /v1/models``. Every answer is ``output_tokens`` (default: the request's ``max_tokens``) copies of the one-token
 word ``tok`` (with ``unique_answers``, the first word is ``a<N>`` instead, N the server's request count, so every
-answer differs); ``usage`` counts prompt tokens as whitespace-separated words. Timing is absolute per request: chunk ``j``
+answer differs; ``answers_file`` / ``degrade_above_rate`` script them: :mod:`evalray.testing.mock_answers`);
+``usage`` counts prompt tokens as whitespace-separated words. Timing is absolute per request: chunk ``j``
 (carrying ``tokens_per_chunk`` tokens) is written at ``arrival + ttft + (last token of j) * tpot``, so the first token
 of a one-token-per-chunk stream arrives exactly ``ttft`` after the request and every later token ``tpot`` after the
 previous one. Error injection draws once per request: an HTTP error status, a timeout (no answer, the connection is
@@ -28,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from evalray.loadgen.eventloop import new_event_loop, raise_open_files_limit
+from evalray.testing.mock_answers import RateWindow, load_answers, pieces, request_key
 
 MAX_RECORDED = 100_000
 MAX_RECORDED_BODY = 1 << 20
@@ -58,6 +60,9 @@ class MockServerSpec:
     child: bool = False
     record_requests: int = 0
     unique_answers: bool = False
+    answers_file: str | None = None
+    degrade_above_rate: float | None = None
+    degraded_answer: str = "I do not know."
     stats: dict[str, int] = field(default_factory=lambda: {"requests": 0})
 
 
@@ -74,11 +79,12 @@ class _Events:
         self.tokens_per_chunk = tokens_per_chunk
         self._cache: dict[tuple[int, bool, bool], bytes] = {}
 
-    def token_event(self, tokens: int, first: bool, last: bool, lead: str | None = None) -> bytes:
+    def token_event(self, tokens: int, first: bool, last: bool, text: str | None = None) -> bytes:
         key = (tokens, first, last)
-        cached = self._cache.get(key) if lead is None else None
+        cached = self._cache.get(key) if text is None else None
         if cached is None:
-            text = answer_words(tokens, lead)
+            scripted = text is not None
+            text = text if text is not None else "tok " * tokens
             finish = "length" if last else None
             if self.chat:
                 delta: dict[str, Any] = {"role": "assistant", "content": text} if first else {"content": text}
@@ -89,7 +95,7 @@ class _Events:
                 obj = "text_completion"
             body = {"id": "cmpl-mock", "object": obj, "created": 0, "model": self.model, "choices": [choice]}
             cached = _chunked(b"data: " + json.dumps(body, separators=(",", ":")).encode() + b"\n\n")
-            if lead is None:
+            if not scripted:
                 self._cache[key] = cached
         return cached
 
@@ -99,8 +105,8 @@ class _Events:
         body = {"id": "cmpl-mock", "object": obj, "created": 0, "model": self.model, "choices": [], "usage": usage}
         return _chunked(b"data: " + json.dumps(body, separators=(",", ":")).encode() + b"\n\n")
 
-    def full_body(self, prompt_tokens: int, completion_tokens: int, lead: str | None = None) -> bytes:
-        text = answer_words(completion_tokens, lead)
+    def full_body(self, prompt_tokens: int, completion_tokens: int, text: str | None = None) -> bytes:
+        text = text if text is not None else "tok " * completion_tokens
         if self.chat:
             choice: dict[str, Any] = {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "length"}
             obj = "chat.completion"
@@ -112,11 +118,11 @@ class _Events:
         return json.dumps(body, separators=(",", ":")).encode()
 
 
-def answer_words(tokens: int, lead: str | None = None) -> str:
-    """``tokens`` one-token words: ``tok `` repeated, the first one ``lead`` when given."""
-    if lead is None or tokens <= 0:
-        return "tok " * tokens
-    return f"{lead} " + "tok " * (tokens - 1)
+def _chunk_text(words: list[str] | None, index: int, per_chunk: int, size: int) -> str | None:
+    """The text of chunk ``index`` of a scripted answer (None: the default ``tok`` words)."""
+    if words is None:
+        return None
+    return "".join(words[index * per_chunk: index * per_chunk + size])
 
 
 def _usage(prompt_tokens: int, completion_tokens: int) -> dict[str, int]:
@@ -155,6 +161,22 @@ class MockServer:
         self.recorded: collections.deque[dict[str, Any]] = collections.deque(
             maxlen=max(0, min(spec.record_requests, MAX_RECORDED)))
         self.answered = 0
+        self.answers = load_answers(spec.answers_file)
+        self.window = RateWindow() if spec.degrade_above_rate is not None else None
+
+    def scripted(self, request: dict[str, Any], tokens: int) -> list[str] | None:
+        """The answer's one-token pieces when it is not the default ``tok`` words: the degraded answer (above the
+        rate), the scripted answer of this prompt, or ``a<N>`` first (unique answers)."""
+        spec = self.spec
+        if self.window is not None and self.window.arrive() > (spec.degrade_above_rate or 0):
+            return pieces(spec.degraded_answer)
+        if self.answers:
+            answer = self.answers.get(request_key(request))
+            if answer is not None:
+                return pieces(answer)
+        if spec.unique_answers:
+            return [f"a{self.answered} "] + ["tok "] * (tokens - 1) if tokens > 0 else []
+        return None
 
     def record(self, request: dict[str, Any] | None, size: int, path: str, answer: str) -> None:
         if self.recorded.maxlen:
@@ -276,18 +298,20 @@ class _MockProtocol(asyncio.Protocol):
         prompt_tokens = _prompt_tokens(request)
         events = server.events[chat]
         server.answered += 1
-        lead = f"a{server.answered}" if spec.unique_answers else None
-        server.record(request, size, path, answer_words(tokens, lead))
+        words = server.scripted(request, tokens)
+        tokens = len(words) if words is not None else tokens
+        server.record(request, size, path, "".join(words) if words is not None else "tok " * tokens)
         if not request.get("stream"):
-            self._answer_whole(events, prompt_tokens, tokens, fault == "truncate", loop, lead)
+            self._answer_whole(events, prompt_tokens, tokens, fault == "truncate", loop, words)
             return
         include_usage = bool((request.get("stream_options") or {}).get("include_usage"))
-        self._answer_stream(events, prompt_tokens, tokens, include_usage, fault == "truncate", loop, lead)
+        self._answer_stream(events, prompt_tokens, tokens, include_usage, fault == "truncate", loop, words)
 
     def _answer_whole(self, events: _Events, prompt_tokens: int, tokens: int, truncate: bool,
-                      loop: asyncio.AbstractEventLoop, lead: str | None = None) -> None:
+                      loop: asyncio.AbstractEventLoop, words: list[str] | None = None) -> None:
         spec = self.server.spec
-        payload = _json_response(200, events.full_body(prompt_tokens, tokens, lead))
+        text = "".join(words) if words is not None else None
+        payload = _json_response(200, events.full_body(prompt_tokens, tokens, text))
         if truncate:
             payload = payload[: len(payload) // 2]
         delay = spec.ttft_s + max(tokens - 1, 0) * spec.tpot_s
@@ -306,7 +330,7 @@ class _MockProtocol(asyncio.Protocol):
             send()
 
     def _answer_stream(self, events: _Events, prompt_tokens: int, tokens: int, include_usage: bool, truncate: bool,
-                       loop: asyncio.AbstractEventLoop, lead: str | None = None) -> None:
+                       loop: asyncio.AbstractEventLoop, words: list[str] | None = None) -> None:
         spec = self.server.spec
         per_chunk = max(1, spec.tokens_per_chunk)
         sizes = [min(per_chunk, tokens - start) for start in range(0, tokens, per_chunk)]
@@ -315,7 +339,7 @@ class _MockProtocol(asyncio.Protocol):
         transport = self.transport
         assert transport is not None
         if spec.ttft_s <= 0 and spec.tpot_s <= 0:
-            parts = [events.token_event(n, i == 0, i == len(sizes) - 1, lead if i == 0 else None)
+            parts = [events.token_event(n, i == 0, i == len(sizes) - 1, _chunk_text(words, i, per_chunk, n))
                      for i, n in enumerate(sizes[:cut])]
             transport.write(_STREAM_HEAD + b"".join(parts) + (b"" if truncate else tail))
             if truncate:
@@ -337,7 +361,7 @@ class _MockProtocol(asyncio.Protocol):
             state["index"] = i + 1
             state["sent_tokens"] += n
             last = i == len(sizes) - 1
-            event = events.token_event(n, i == 0, last, lead if i == 0 else None)
+            event = events.token_event(n, i == 0, last, _chunk_text(words, i, per_chunk, n))
             self.transport.write(event + (tail if last else b""))
             if last:
                 self._finish()

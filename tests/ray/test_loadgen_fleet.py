@@ -110,7 +110,8 @@ def test_sessions_and_a_trace_on_two_workers(two_node_cluster, tmp_path):
     assert sessions["requests"] == sessions["ok"] == 24 and sessions["sessions"]["completed"] == 8
     records = pq.read_table(tmp_path / "sessions" / "records.parquet")
     assert sorted(set(records["worker"].to_pylist())) == [0, 1]
-    assert sorted(set(records["session"].to_pylist())) == list(range(8)) and set(records["turn"].to_pylist()) == {0, 1, 2}
+    assert sorted(set(records["session"].to_pylist())) == list(range(8))
+    assert set(records["turn"].to_pylist()) == {0, 1, 2}
     replay = runs["trace"]["runs"][0]
     assert replay["requests"] == replay["ok"] == 40 and replay["schedule_slip_ms"]["p50"] is not None
     sent = pq.read_table(tmp_path / "trace" / "records.parquet")
