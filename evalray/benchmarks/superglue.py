@@ -17,7 +17,6 @@ from evalray.benchmarks.base import Source, Split
 from evalray.benchmarks.registry import register
 from evalray.types import Sample
 
-LICENSE = "per task (SuperGLUE): COPA BSD-2-Clause, RTE/AX research use, CB CC BY-SA 3.0, WiC CC BY-NC 4.0, WSC CC BY 4.0, MultiRC research use"
 YES_NO = "\nA. Yes\nB. No\nAnswer:"
 
 
@@ -29,7 +28,6 @@ def superglue_source(config: str, folder: str, file: str = "val.jsonl", hub_spli
 
 
 class _SuperGLUE(ChoiceTask):
-    license = LICENSE
     shuffle_fewshot = True
 
 
@@ -38,6 +36,7 @@ class COPA(_SuperGLUE):
     name = "copa"
     description = "COPA: choice of plausible alternatives (cause/effect), SuperGLUE validation, 2 choices."
     source = superglue_source("copa", "COPA")
+    license = "BSD-2-Clause (COPA)"
     items = 100
     loglikelihood_reference = "lm-eval super_glue/copa/default.yaml (premise + because/therefore, lower-cased choice)"
     generate_reference = "OpenCompass SuperGLUE_COPA_gen_91ca53"
@@ -69,6 +68,7 @@ class RTE(_Entailment):
     name = "rte"
     description = "RTE: recognising textual entailment, SuperGLUE validation (entailment / not_entailment)."
     source = superglue_source("rte", "RTE")
+    license = "research use (RTE, PASCAL/TAC terms)"
     items = 277
     generate_reference = "OpenCompass SuperGLUE_RTE_gen_68aac7"
 
@@ -79,6 +79,7 @@ class AXb(_Entailment):
     description = ("SuperGLUE broad-coverage diagnostic AX-b (1,104 sentence pairs with logic categories); "
                    "lm-eval has no AX task, so its log-likelihood form is RTE's prompt.")
     source = superglue_source("axb", "AX-b", "AX-b.jsonl", hub_split="test")
+    license = "research use (SuperGLUE diagnostics)"
     items = 1104
     loglikelihood_reference = "lm-eval super_glue/rte/default.yaml prompt (lm-eval has no AX-b task)"
     generate_reference = "OpenCompass SuperGLUE_AX_b_gen_4dfefa"
@@ -91,6 +92,7 @@ class AXg(_Entailment):
     description = ("SuperGLUE Winogender diagnostic AX-g (356 premise/hypothesis pairs); lm-eval has no AX task, so "
                    "its log-likelihood form is RTE's prompt.")
     source = superglue_source("axg", "AX-g", "AX-g.jsonl", hub_split="test")
+    license = "research use (SuperGLUE diagnostics)"
     items = 356
     loglikelihood_reference = "lm-eval super_glue/rte/default.yaml prompt (lm-eval has no AX-g task)"
     generate_reference = "OpenCompass SuperGLUE_AX_g_gen_68aac7"
@@ -101,6 +103,7 @@ class CB(_SuperGLUE):
     name = "cb"
     description = "CommitmentBank: three-way entailment, SuperGLUE validation (acc; lm-eval's macro F1 is corpus-level)."
     source = superglue_source("cb", "CB")
+    license = "CC BY-SA 3.0 (CommitmentBank, unverified)"
     items = 56
     loglikelihood_reference = "lm-eval super_glue/cb/default.yaml"
     generate_reference = "OpenCompass SuperGLUE_CB_gen_854c6c"
@@ -120,6 +123,7 @@ class WiC(_SuperGLUE):
     name = "wic"
     description = "WiC: is a word used in the same sense in two sentences, SuperGLUE validation."
     source = superglue_source("wic", "WiC")
+    license = "CC BY-NC 4.0 (WiC)"
     items = 638
     loglikelihood_reference = "lm-eval super_glue/wic/default.yaml"
     generate_reference = "OpenCompass SuperGLUE_WiC_gen_d06864"
@@ -146,6 +150,7 @@ class WSC(_SuperGLUE):
     name = "wsc"
     description = "WSC: Winograd schema coreference (does the pronoun refer to the noun?), SuperGLUE validation."
     source = superglue_source("wsc.fixed", "WSC")
+    license = "CC BY 4.0 (WSC)"
     items = 104
     loglikelihood_reference = "lm-eval super_glue/wsc/default.yaml (preprocess_wsc.default_doc_to_text)"
     generate_reference = "OpenCompass SuperGLUE_WSC_gen_fe4bf3 (WSCDatasetV3 span marking)"
@@ -178,6 +183,7 @@ class MultiRC(_SuperGLUE):
     description = ("MultiRC: is a candidate answer to a question about a paragraph correct; SuperGLUE validation, "
                    "83 paragraphs, 4,848 (paragraph, question, answer) items scored one by one (acc).")
     source = superglue_source("multirc", "MultiRC")
+    license = "research use (MultiRC terms)"
     items = 4848
     loglikelihood_reference = ("lm-eval super_glue/multirc/default.yaml contexts and choices; gold 'yes' for a "
                                "correct answer (lm-eval's doc_to_target maps label 1 to its 'no' choice)")
@@ -211,7 +217,8 @@ class ReCoRD(_SuperGLUE):
     items = 10000
     license = "research use (SuperGLUE ReCoRD)"
     loglikelihood_reference = "lm-eval super_glue/record/default.yaml (each entity substituted into the query)"
-    generate_reference = "-"
+    generate_reference = ("evalray: the passage, the query and its entities as lettered options (OpenCompass's ReCoRD "
+                          "gen config is not reproduced)")
     metrics = ("acc",)
 
     def parse(self, r: dict) -> Sample:

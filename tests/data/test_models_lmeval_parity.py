@@ -3,7 +3,8 @@ BOS; tiny-gpt2: it adds nothing) and the real data in ../shared/data.
 
 lm-eval side: ``lm_eval.simple_evaluate`` with HFLM on the builtin checkpoint's directory (cpu, batch 16,
 ``log_samples``), on tasks that ``include`` lm-eval's OWN task YAMLs (arc_easy, arc_challenge, piqa, boolq,
-winogrande, hellaswag, truthfulqa_mc1/mc2, three mmlu subjects, gsm8k) and override only where the documents come
+winogrande, hellaswag, truthfulqa_mc1/mc2, three mmlu subjects, gsm8k; copa, openbookqa, xstorycloze_zh on the
+OpenCompass bundle) and override only where the documents come
 from: a local json file with the first LIMIT items, written in the hub dataset's layout from the shared data files.
 evalray side: the benchmark classes' own ``requests()`` on the shared data files (hellaswag: the hub-format fixture
 rows plus the shared sample, written as a hub-layout file), answered by :class:`~evalray.models.hf.HFBackend`.
@@ -119,6 +120,12 @@ def _gsm8k() -> list[dict]:
     return _jsonl(SHARED_DATA / "gsm8k" / "test.jsonl", GSM8K_LIMIT)
 
 
+def _oc_rows(name: str) -> list[dict]:
+    from tests.data.test_benchmarks_lmeval_requests import TASKS as OPENCOMPASS_TASKS
+
+    return OPENCOMPASS_TASKS[name].rows()[:LIMIT]
+
+
 @dataclass(frozen=True)
 class Task:
     benchmark: str  # evalray's benchmark name
@@ -140,6 +147,12 @@ TASKS: dict[str, Task] = {
     "truthfulqa_mc2": Task("truthfulqa_mc2", "truthfulqa/truthfulqa_mc2.yaml", _truthfulqa, "truthfulqa"),
     **{f"mmlu_{s}": Task("mmlu", f"mmlu/default/mmlu_{s}.yaml", _mmlu(s), "mmlu",
                          {"subsets": [s], "limit": MMLU_LIMIT}) for s in MMLU_SUBJECTS},
+    # three benchmarks of the OpenCompass list on the OpenCompass bundle (COPA's two-space continuations, OpenBookQA's
+    # acc_norm, XStoryCloze's Chinese text); the documents in the hub layouts come from the request-parity test
+    "copa": Task("copa", "super_glue/copa/default.yaml", lambda: _oc_rows("copa"), "opencompass/data"),
+    "obqa": Task("obqa", "openbookqa/openbookqa.yaml", lambda: _oc_rows("obqa"), "opencompass/data"),
+    "storycloze_zh": Task("storycloze", "xstorycloze/default_zh.yaml", lambda: _oc_rows("storycloze_zh"),
+                          "opencompass/data", {"subsets": ["zh"]}),
     "gsm8k": Task("gsm8k", "gsm8k/gsm8k.yaml", _gsm8k, "gsm8k", {"limit": GSM8K_LIMIT, "max_tokens": GSM8K_TOKENS},
                   overrides="num_fewshot: 0\ngeneration_kwargs:\n  until: [\"Question:\", \"</s>\", \"<|im_end|>\"]\n"
                             f"  do_sample: false\n  temperature: 0.0\n  max_gen_toks: {GSM8K_TOKENS}\n"),
