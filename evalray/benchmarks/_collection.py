@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Callable
 from dataclasses import replace
-from typing import Any, Callable
+from typing import Any
 
 from evalray.benchmarks.base import Benchmark, Source, Split
 from evalray.errors import ConfigError

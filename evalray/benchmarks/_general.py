@@ -20,7 +20,8 @@ from typing import Any
 
 from evalray.benchmarks._general_io import Row, dataset_files, read_rows, string_list, text
 from evalray.benchmarks._source import Source, Split, own_ids
-from evalray.benchmarks.base import LETTERS, Benchmark, MultipleChoice, _row_ids, chat_request, completion_request
+from evalray.benchmarks.base import (LETTERS, Benchmark, MultipleChoice, _row_ids, chat_request,
+                                    completion_request)
 from evalray.errors import ConfigError
 from evalray.job import templates
 from evalray.job.spec import BenchmarkSpec, ColumnsSpec

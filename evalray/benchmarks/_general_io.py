@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -163,7 +164,7 @@ def text(row: Row, column: str, required: bool = True) -> str:
         known = ", ".join(map(str, list(row.values)[:12]))
         raise row.error(column, f"no such column (the row has: {known}); map it with `columns:`")
     value = row.values[column]
-    if value is None or (isinstance(value, float) and value != value):
+    if value is None or (isinstance(value, float) and math.isnan(value)):
         value = ""
     if isinstance(value, (dict, list)):
         raise row.error(column, f"expected text, got a {type(value).__name__}")

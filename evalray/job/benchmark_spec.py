@@ -77,7 +77,7 @@ class ColumnsSpec(StrictModel):
 class CollectionSpec(StrictModel):
     """Several benchmarks (or subsets of them) sampled into one scored set (``collection:`` of a benchmark entry)."""
 
-    benchmarks: list["BenchmarkSpec"] = Field(
+    benchmarks: list[BenchmarkSpec] = Field(
         ..., min_length=1, max_length=256, description="The components, each a benchmark entry of its own (name, "
         "data_dir, subsets, limit, mode, or type/path for your own data). A component's label in results is its name, "
         "or name:subset+subset when the same benchmark appears twice.")
@@ -94,7 +94,7 @@ class CollectionSpec(StrictModel):
                              "samples); default: the job's seed.")
 
     @model_validator(mode="after")
-    def _components(self) -> "CollectionSpec":
+    def _components(self) -> CollectionSpec:
         from evalray.job.judging_checks import fail
 
         for i, component in enumerate(self.benchmarks):
@@ -189,7 +189,7 @@ class BenchmarkSpec(StrictModel):
         "results per component (subset rows) and overall.")
 
     @model_validator(mode="after")
-    def _kind(self) -> "BenchmarkSpec":
+    def _kind(self) -> BenchmarkSpec:
         from evalray.job.judging_checks import fail
 
         given = [key for key in GENERAL_KEYS if getattr(self, key) is not None]

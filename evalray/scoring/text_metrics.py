@@ -4,8 +4,8 @@ the reference answers. Imported on first use."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import lru_cache
-from typing import Sequence
 
 ROUGE = ("rouge1", "rouge2", "rougeL")
 
