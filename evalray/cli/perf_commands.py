@@ -39,7 +39,7 @@ _FLAGS = {"input_tokens": "--input-dist", "output_tokens": "--output-dist", "ses
           "turns": "--turns", "think_time_s": "--think-time", "conversations": "--conversations", "groups": "--groups",
           "prefix_tokens": "--prefix-tokens", "suffix_tokens": "--suffix-dist", "file": "--trace",
           "format": "--trace-format", "speed": "--speed", "max_requests": "--max-requests",
-          "max_duration_s": "--max-duration"}
+          "max_duration_s": "--max-duration", "name": "--dataset", "data_dir": "--data-dir", "limit": "--limit"}
 
 
 def _given_only(load: dict[str, Any]) -> dict[str, Any]:
@@ -104,7 +104,9 @@ def perf(
     html: bool = typer.Option(True, "--html/--no-html", help="Write report.html."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Live progress on stderr."),
     workload: Optional[str] = typer.Option(None, "--workload", help="synthetic | multi_turn | shared_prefix | "
-                                           "trace (default: the prompts flags; trace when --trace is given)."),
+                                           "trace | benchmark (quality under load: --dataset NAME, scored; "
+                                           "default: the prompts flags; trace when --trace is given)."),
+    limit: Optional[int] = typer.Option(None, "--limit", help="benchmark: the first N samples of each subset."),
     input_dist: Optional[str] = typer.Option(None, "--input-dist", help="Prompt / user-turn tokens, e.g. 128, "
                                              "uniform:64,256, normal:200,50, lognormal:200,0.5, empirical:FILE."),
     output_dist: Optional[str] = typer.Option(None, "--output-dist", help="max_tokens distribution (same syntax)."),
@@ -154,7 +156,10 @@ def perf(
             "input_tokens": input_dist, "output_tokens": output_dist, "sessions": sessions, "turns": turns,
             "think_time_s": think_time, "conversations": conversations, "groups": groups,
             "prefix_tokens": prefix_tokens, "suffix_tokens": suffix_dist, "file": trace, "format": trace_format,
-            "speed": _numbers(speed, float, "--speed"), "max_requests": max_requests, "max_duration_s": max_duration})
+            "speed": _numbers(speed, float, "--speed"), "max_requests": max_requests, "max_duration_s": max_duration,
+            **({"name": dataset, "data_dir": data_dir, "limit": limit} if kind == "benchmark" else {})})
+        if kind == "benchmark":
+            data["prompts"].update(dataset=None, data_dir=None)
     if search:
         data["search"] = {"min_rate": search_min, "max_rate": search_max}
     if output:

@@ -62,3 +62,19 @@ def test_correct_answers_outside_the_slo_are_counted_apart(gold_answers, tmp_pat
     assert quality["accuracy"] == 1.0 and quality["correct"] == 40
     assert quality["correct_violating_slo"] == 40 and quality["correct_within_slo"] == 0
     assert quality["goodput_correct"] == 0.0 and run["slo"]["met"] is False
+
+
+def test_perf_benchmark_workload_flags(tmp_path):
+    import subprocess
+    import sys
+
+    with mock_server_process("--ttft-ms", "1") as url:
+        done = subprocess.run([sys.executable, "-m", "evalray.cli.main", "perf", "--url", url, "--model", "mock",
+                               "--workload", "benchmark", "--dataset", "gsm8k", "--data-dir", GSM8K["data_dir"],
+                               "--limit", "12", "-c", "4", "--local", "--no-html", "--no-progress",
+                               "-o", str(tmp_path / "run")], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    (run,) = json.loads((tmp_path / "run" / "perf.json").read_text())["runs"]
+    assert run["workload"] == "benchmark" and run["requests"] == 12  # every sample once
+    assert run["quality"]["accuracy"] == 0.0 and run["quality"]["scored"] == 12  # the mock's "tok tok" is wrong
+    assert "gsm8k exact_match 0.0000 (0 correct" in done.stdout
