@@ -20,7 +20,7 @@ from evalray.loadgen.result import PerfResult
 from evalray.loadgen.schedule import RunPoint
 from evalray.loadgen.quality import quality_figures
 from evalray.loadgen.workload_metrics import workload_figures
-from evalray.loadgen.workloads import WorkloadPlan, plan_point, plan_workload
+from evalray.loadgen.workloads import WorkloadPlan, plan_point, plan_workload, with_trace_sessions
 
 DEFAULT_MAX_CONNECTIONS = 65_536
 
@@ -65,7 +65,7 @@ def run_point(spec: PerfJobSpec, fleet: Fleet, point: RunPoint, plan: WorkloadPl
     result = fleet.run(slices, _progress(point.label(), expected, spec.progress))
     if spec.progress:
         print(file=sys.stderr)
-    table = result.table
+    table = with_trace_sessions(result.table, plan)
     entry: dict[str, Any] = {"concurrency": point.concurrency, "rate": point.rate, "workers": workers}
     if point.speed is not None:
         entry["speed"] = point.speed

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 
 from evalray.errors import ConfigError
 from evalray.job.perf_spec import PerfJobSpec
@@ -49,6 +50,7 @@ class WorkloadPlan:
     replay: dict[float, np.ndarray] = field(default_factory=dict)  # trace: speed -> send times
     groups: int = 0  # shared_prefix: prompt p is in group p % groups
     quality: QualityPlan | None = None  # benchmark: how to score the answers
+    trace_sessions: np.ndarray | None = None  # trace rows with session ids: (session, turn, session_turns) per row
 
 
 def _synthetic(work: SyntheticWorkload, tokenizer: Tokenizer, rng: np.random.Generator) -> list[Prompt]:
@@ -167,7 +169,35 @@ def plan_workload(spec: PerfJobSpec) -> WorkloadPlan:
     replay = {speed: replay_times(trace, speed, work.max_duration_s) for speed in work.speed}
     count = max(times.size for times in replay.values())
     prompts = _trace_prompts(work, trace, count, tokenizer, rng)
-    return WorkloadPlan(prompts, [RunPoint(speed=s) for s in work.speed], replay=replay)
+    return WorkloadPlan(prompts, [RunPoint(speed=s) for s in work.speed], replay=replay,
+                        trace_sessions=trace_sessions(trace.sessions[:count]))
+
+
+def trace_sessions(ids: list[str | None]) -> np.ndarray | None:
+    """Rows ``(session, turn, session_turns)`` of a trace's session ids (sessions numbered by first appearance,
+    turns in time order; a row without an id is a session of its own), or None when no row has one."""
+    if all(i is None for i in ids):
+        return None
+    number: dict[str, int] = {}
+    out = np.zeros((len(ids), 3), dtype=np.int64)
+    seen: dict[int, int] = {}
+    for row, key in enumerate(ids):
+        session = number.setdefault(key if key is not None else f"\0{row}", len(number))
+        out[row, 0], out[row, 1] = session, seen.get(session, 0)
+        seen[session] = out[row, 1] + 1
+    out[:, 2] = [seen[s] for s in out[:, 0]]
+    return out
+
+
+def with_trace_sessions(table: pa.Table, plan: WorkloadPlan) -> pa.Table:
+    """A trace run's records with the ``session``, ``turn`` and ``session_turns`` of their rows."""
+    if plan.trace_sessions is None or "session" in table.column_names:
+        return table
+    rows = plan.trace_sessions[table["request_id"].to_numpy()] if table.num_rows else np.zeros((0, 3), np.int64)
+    for column, (name, kind) in enumerate((("session", pa.int64()), ("turn", pa.int32()),
+                                           ("session_turns", pa.int32()))):
+        table = table.append_column(pa.field(name, kind), pa.array(rows[:, column], kind))
+    return table
 
 
 def plan_point(plan: WorkloadPlan, spec: PerfJobSpec, point: RunPoint, workers: int, seed: int) -> list[WorkerSlice]:

@@ -181,3 +181,22 @@ def test_workload_block_rules():
     with pytest.raises(ValueError, match="trace's timestamps"):
         PerfJobSpec(target=TARGET, load={"rate": [5]}, workload={"type": "trace", "file": os.devnull})
     assert PerfJobSpec(target=TARGET, workload={"type": "trace", "file": "t", "speed": 2}).workload.speed == [2.0]
+
+
+def test_trace_session_ids_number_sessions_and_turns():
+    from evalray.loadgen.records import records_to_table
+    from evalray.loadgen.workload_metrics import session_metrics
+    from evalray.loadgen.workloads import WorkloadPlan, trace_sessions, with_trace_sessions
+    from evalray.types import RequestRecord
+
+    rows = trace_sessions(["a", None, "b", "a"])
+    assert rows.tolist() == [[0, 0, 2], [1, 0, 1], [2, 0, 1], [0, 1, 2]]  # (session, turn, session_turns)
+    assert trace_sessions([None, None]) is None
+    records = [RequestRecord(request_id=i, worker=0, intended_send=i, actual_send=i, chunk_times=[], end=i + 0.5,
+                             status=200 if i != 2 else 500, error=None if i != 2 else "http_500", prompt_tokens=1,
+                             completion_tokens=1, chunks=0) for i in range(4)]
+    table = with_trace_sessions(records_to_table(records), WorkloadPlan([], [], trace_sessions=rows))
+    assert table["session"].to_pylist() == [0, 1, 2, 0] and table["turn"].to_pylist() == [0, 0, 0, 1]
+    figures = session_metrics(table)
+    assert figures["sessions"] == 3 and figures["completed"] == 2  # session 2's only request failed
+    assert figures["duration_ms"]["max"] == 3500.0  # session 0: sent at 0, its second row ended at 3.5
