@@ -24,10 +24,10 @@ from evalray.types import Sample
 LICENSE = "CLUE / FewCLUE upstream terms (CLUEbenchmark, Apache-2.0 per its repositories; unverified)"
 NLI = ("entailment", "contradiction", "neutral")  # OpenCompass CMNLIDatasetV2: A/B/C
 TNEWS_LABELS = (("news_agriculture", "农业新闻"), ("news_travel", "旅游新闻"), ("news_game", "游戏新闻"),
-         ("news_tech", "科技类别公司新闻"), ("news_sports", "体育类别新闻"), ("news_edu", "初升高教育新闻"),
-         ("news_entertainment", "娱乐圈新闻"), ("news_finance", "投资资讯"), ("news_military", "军事类别常识"),
-         ("news_car", "车辆新闻"), ("news_house", "楼市新闻"), ("news_world", "环球不含中国类别新闻"),
-         ("news_culture", "书籍文化历史类别新闻"), ("news_story", "故事类别新闻"), ("news_stock", "股票市场类别新闻"))
+                ("news_tech", "科技类别公司新闻"), ("news_sports", "体育类别新闻"), ("news_edu", "初升高教育新闻"),
+                ("news_entertainment", "娱乐圈新闻"), ("news_finance", "投资资讯"), ("news_military", "军事类别常识"),
+                ("news_car", "车辆新闻"), ("news_house", "楼市新闻"), ("news_world", "环球不含中国类别新闻"),
+                ("news_culture", "书籍文化历史类别新闻"), ("news_story", "故事类别新闻"), ("news_stock", "股票市场类别新闻"))
 
 
 def _choose(letters: str, quote: str = "“”") -> str:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from evalray.benchmarks._io import find, read_jsonl
 from evalray.benchmarks._opencompass import ChoiceTask, option_lines, read_lines
-from evalray.benchmarks.base import LETTERS, Source, Split
+from evalray.benchmarks.base import LETTERS, Source, Split, resolve_data_dir
 from evalray.benchmarks.registry import register
 from evalray.job.spec import BenchmarkSpec
 from evalray.types import Sample
@@ -104,7 +104,7 @@ class RACE(ChoiceTask):
     def _subsets_to_read(self, spec: BenchmarkSpec) -> list[str]:
         subsets = super()._subsets_to_read(spec)
         if spec.data_dir and not spec.subsets:  # race-high is absent from some copies: read what is there
-            data_dir = Path(spec.data_dir).expanduser()
+            data_dir = resolve_data_dir(spec.data_dir)
             present = []
             for s in subsets:
                 try:
