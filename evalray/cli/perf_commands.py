@@ -150,14 +150,19 @@ def perf(
         from evalray.job.perf_spec import parse_slos
 
         parse_slos(slo)
-    kind = workload or ("trace" if trace else None)
+    flags = {"input_tokens": input_dist, "output_tokens": output_dist, "sessions": sessions, "turns": turns,
+             "think_time_s": think_time, "conversations": conversations, "groups": groups,
+             "prefix_tokens": prefix_tokens, "suffix_tokens": suffix_dist, "file": trace, "format": trace_format,
+             "speed": _numbers(speed, float, "--speed"), "max_requests": max_requests, "max_duration_s": max_duration,
+             "limit": limit}
+    kind = workload or ("trace" if trace else "synthetic" if input_dist or output_dist else None)
+    if kind is None and any(v is not None for v in flags.values()):
+        given = ", ".join(_FLAGS[k] for k, v in flags.items() if v is not None)
+        raise ConfigError(f"{given}: a workload flag; choose the workload with --workload")
     if kind is not None:
-        data["workload"] = _workload(kind, {
-            "input_tokens": input_dist, "output_tokens": output_dist, "sessions": sessions, "turns": turns,
-            "think_time_s": think_time, "conversations": conversations, "groups": groups,
-            "prefix_tokens": prefix_tokens, "suffix_tokens": suffix_dist, "file": trace, "format": trace_format,
-            "speed": _numbers(speed, float, "--speed"), "max_requests": max_requests, "max_duration_s": max_duration,
-            **({"name": dataset, "data_dir": data_dir, "limit": limit} if kind == "benchmark" else {})})
+        if kind == "benchmark":
+            flags.update(name=dataset, data_dir=data_dir)
+        data["workload"] = _workload(kind, flags)
         if kind == "benchmark":
             data["prompts"].update(dataset=None, data_dir=None)
     if search:

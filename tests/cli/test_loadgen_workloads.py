@@ -152,3 +152,15 @@ def test_sessions_arrive_at_a_rate_and_a_duration_ends_them(tmp_path):
         opening, _, rest = second["body"]["prompt"].partition("\nassistant: ")
         assert rest.startswith(answers[opening + "\nassistant:"])
     assert stopped["sessions"]["completed"] == 0 and 2 <= stopped["requests"] <= 12 and took < 20
+
+
+def test_bad_workload_flags_and_rows_are_one_line_errors(tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("TIMESTAMP,ContextTokens,GeneratedTokens\n2023-11-16 18:15:46,12,3\n2023-11-16 18:15:47,many,3\n")
+    for args, message in ((["--turns", "3"], "--turns: a workload flag; choose the workload with --workload"),
+                          (["--workload", "trace", "--trace", str(bad), "--groups", "2"], "takes no --groups"),
+                          (["--trace", str(bad)], "bad.csv line 3: ContextTokens must be a whole number")):
+        done = subprocess.run([sys.executable, "-m", "evalray.cli.main", "perf", "--url", "http://127.0.0.1:1/v1",
+                               "--model", "m", "--local", "-o", str(tmp_path / "out"), *args], capture_output=True,
+                              text=True, timeout=120)
+        assert done.returncode == 2 and message in done.stderr and len(done.stderr.strip().splitlines()) == 1
