@@ -106,6 +106,13 @@ class _General(Benchmark):
         return {name: text(row, name, required=False) if name in row.values else text(row, name)
                 for name in self.extra_fields}
 
+    def fewshot_pool(self, spec: BenchmarkSpec) -> dict[str | None, list[Sample]]:
+        try:
+            return super().fewshot_pool(spec)
+        except ConfigError:
+            raise ConfigError(f"benchmark {self.name}: few_shot: {self.few_shot(spec)} needs examples: <subset>_dev "
+                              "files beside the scored ones in a directory `path`, or `dev_path`") from None
+
     # ---- caching per instance (the base caches per class, and these classes differ per entry) ----------------------
     def load(self, spec: BenchmarkSpec) -> list[Sample]:
         return self._load(spec)

@@ -223,6 +223,9 @@ class BenchmarkSpec(StrictModel):
             fail(("path",), f"type: {self.type} needs `path` (a CSV, JSONL or Parquet file, or a directory)", None)
         if self.data_dir is not None:
             fail(("data_dir",), "your own datasets are read from `path`, not `data_dir`", self.data_dir)
+        if self.type == "general_qa" and self.mode == "loglikelihood":
+            fail(("mode",), "general_qa is generative (mode: generate); log-likelihood scoring is for general_mcq",
+                 self.mode)
         if self.metrics is not None and self.type != "general_qa":
             fail(("metrics",), "metrics apply to type: general_qa (general_mcq scores acc)", self.metrics)
         if self.template is not None:

@@ -78,7 +78,7 @@ def test_general_mcq_directory_subsets_and_few_shot_from_dev_files(tmp_path):
     assert items[0][1].prompt == "0+1?\nA. 1\nB. 0\nAnswer: A\n\n1+1?\nA. 2\nB. 3\nAnswer:"  # the subset's own shot
     assert items[1][1].prompt.startswith("DNA?\nA. no\nB. yes\nAnswer: B\n\n")
     b, entry = bench(type="general_mcq", path=str(folder / "algebra_test.csv"), few_shot=1)
-    with pytest.raises(ConfigError, match="no few-shot split"):
+    with pytest.raises(ConfigError, match="benchmark mine: few_shot: 1 needs examples: <subset>_dev files"):
         list(b.requests(entry, chat=False, seed=0))
     b, entry = bench(type="general_mcq", path=str(folder / "algebra_test.csv"), dev_path=str(folder / "biology_dev.csv"),
                      few_shot=1, mode="generate")
@@ -156,6 +156,7 @@ def test_general_qa_row_errors_and_duplicate_ids(tmp_path):
     ({"name": "mine", "type": "general_qa", "path": "x.csv", "template": "{question} {0}"}, "benchmarks.0.template: not a valid str.format"),
     ({"name": "mine", "type": "general_qa", "path": "x.csv", "template": "{{ question "}, "benchmarks.0.template: not a valid Jinja2"),
     ({"name": "mine", "type": "general_qa", "path": "x.csv", "columns": {"questoin": "q"}}, "benchmarks.0.columns.questoin: unknown key 'questoin' (did you mean 'question'?)"),
+    ({"name": "mine", "type": "general_qa", "path": "x.csv", "mode": "loglikelihood"}, "benchmarks.0.mode: general_qa is generative"),
     ({"name": "mine", "type": "general_mcp", "path": "x.csv"}, "benchmarks.0.type: Input should be 'general_mcq' or 'general_qa'"),
 ])
 def test_entry_mistakes_are_one_line_naming_the_key(entry, expected):
