@@ -91,9 +91,9 @@ def _vllm_metrics(rows: list[dict], ttft_slo_ms: float):
     return metrics
 
 
-def test_sessions_and_a_trace_on_two_workers(two_node_cluster, tmp_path):
-    """Ray workers run multi-turn sessions (each carrying its own conversation) and replay a trace, each worker its
-    share of the rows at the trace's times."""
+def test_sessions_trace_and_benchmark_on_two_workers(two_node_cluster, tmp_path):
+    """Ray workers run multi-turn sessions (each carrying its own conversation), replay a trace (each worker its
+    share of the rows at the trace's times) and return a benchmark's answers for scoring."""
     trace = tmp_path / "trace.jsonl"
     trace.write_text("".join(json.dumps({"timestamp": 0.02 * i, "input_tokens": 4, "output_tokens": 2}) + "\n"
                              for i in range(40)))
@@ -101,7 +101,10 @@ def test_sessions_and_a_trace_on_two_workers(two_node_cluster, tmp_path):
         runs = {}
         for name, job in (("sessions", {"load": {"concurrency": [4]},
                                         "workload": {"type": "multi_turn", "sessions": 8, "turns": 3}}),
-                          ("trace", {"workload": {"type": "trace", "file": str(trace)}})):
+                          ("trace", {"workload": {"type": "trace", "file": str(trace)}}),
+                          ("quality", {"load": {"concurrency": [4]},
+                                       "workload": {"type": "benchmark", "name": "gsm8k", "limit": 8,
+                                                    "data_dir": "evalray/data/quickstart/gsm8k"}})):
             spec = PerfJobSpec.model_validate({"name": name, "output": str(tmp_path / name), "html": False,
                                                "progress": False, "target": {"url": url, "model": "mock"},
                                                "fleet": {"workers": 2, "cpus_per_worker": 0.25}, **job})
@@ -116,3 +119,7 @@ def test_sessions_and_a_trace_on_two_workers(two_node_cluster, tmp_path):
     assert replay["requests"] == replay["ok"] == 40 and replay["schedule_slip_ms"]["p50"] is not None
     sent = pq.read_table(tmp_path / "trace" / "records.parquet")
     assert sorted(sent["intended_send"].to_pylist()) == pytest.approx([0.02 * i for i in range(40)])
+    quality = runs["quality"]["runs"][0]["quality"]  # the workers' answers reach the scorer
+    assert quality["scored"] == 8 and quality["accuracy"] == 0.0  # the mock's "a<N> tok" answers are wrong
+    answers = pq.read_table(tmp_path / "quality" / "records.parquet")["answer"].to_pylist()
+    assert len(answers) == 8 and all(a.startswith("a") and "tok" in a for a in answers)
