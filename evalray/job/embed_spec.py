@@ -15,6 +15,7 @@ from evalray.job.base import MAX_COUNT, JobBase, SafeName, StrictModel
 from evalray.job.spec import Resources
 
 EMBED_BACKENDS = ("sentence_transformers", "openai")
+BACKENDS_OF_KIND = {"embedding": EMBED_BACKENDS, "reranker": EMBED_BACKENDS, "judge": ("openai",)}
 EMBED_TASKS = ("scifact", "stsb", "afqmc", "retrieval", "sts", "rag")
 
 
@@ -59,8 +60,9 @@ class EmbeddingModelSpec(StrictModel):
 
     @model_validator(mode="after")
     def _judge_is_served(self) -> "EmbeddingModelSpec":
-        if self.kind == "judge" and self.backend != "openai":
-            raise ValueError("a `kind: judge` model needs `backend: openai` (an OpenAI-compatible server)")
+        backend, allowed = self.backend, BACKENDS_OF_KIND[self.kind]
+        if backend not in allowed:
+            raise ValueError(f"a `kind: {self.kind}` model takes backend {' | '.join(allowed)}, not {backend}")
         return self
 
 

@@ -59,7 +59,7 @@ def _sentence_transformers():
 
 
 class SentenceTransformerEncoder:
-    def __init__(self, spec: EmbeddingModelSpec):
+    def __init__(self, spec: EmbeddingModelSpec, secrets: dict[str, str] | None = None):
         st = _sentence_transformers()
         self.spec = spec
         self.model = st.SentenceTransformer(resolve_source(spec.source), device=_device(spec))
@@ -116,7 +116,7 @@ class OpenAIEmbeddings:
 
 
 class CrossEncoderReranker:
-    def __init__(self, spec: EmbeddingModelSpec):
+    def __init__(self, spec: EmbeddingModelSpec, secrets: dict[str, str] | None = None):
         st = _sentence_transformers()
         self.spec = spec
         self.model = st.CrossEncoder(resolve_source(spec.source), device=_device(spec),
@@ -150,9 +150,13 @@ class OpenAIReranker:
         return scores
 
 
+ENCODERS = {"sentence_transformers": SentenceTransformerEncoder, "openai": OpenAIEmbeddings}
+RERANKERS = {"sentence_transformers": CrossEncoderReranker, "openai": OpenAIReranker}
+
+
 def build_encoder(spec: EmbeddingModelSpec, secrets: dict[str, str] | None = None):
-    return SentenceTransformerEncoder(spec) if spec.backend == "sentence_transformers" else OpenAIEmbeddings(spec, secrets)
+    return ENCODERS[spec.backend](spec, secrets)
 
 
 def build_reranker(spec: EmbeddingModelSpec, secrets: dict[str, str] | None = None):
-    return CrossEncoderReranker(spec) if spec.backend == "sentence_transformers" else OpenAIReranker(spec, secrets)
+    return RERANKERS[spec.backend](spec, secrets)
