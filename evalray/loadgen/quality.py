@@ -2,7 +2,8 @@
 (:class:`AnswerEngine`: an ``answer`` column in the records) and scored afterwards, in the driver, with the
 benchmark's own scorer; the figures sit beside the run point's latency figures, from the same requests.
 
-Per run point, over measured requests (request ``i`` asks sample ``i mod n``): a failed request scores 0;
+Per run point, over measured requests (request ``i`` asks sample ``i mod n``): a failed request scores 0 (a score
+that is a list of observations, such as IFEval's instructions, counts as their mean);
 ``accuracy = sum(score) / requests``; ``accuracy_answered = sum(score) / ok``; ``correct`` = requests with score 1;
 of those, ``correct_within_slo`` meet every per-request SLO (ttft, tpot, e2e) and ``correct_violating_slo`` do not;
 ``goodput_correct = correct_within_slo / duration`` (correct answers per second within the SLOs; every correct
@@ -94,6 +95,8 @@ def _score(plan: QualityPlan, index: int, answer: str) -> float:
 
     score = plan.benchmark.score(plan.samples[index], Generation(texts=[answer]), plan.modes[index])
     value = score.values.get(plan.metric, next(iter(score.values.values()), 0.0))
+    if isinstance(value, list):  # observations pooled by the benchmark (IFEval instructions): their mean here
+        return float(np.mean(value)) if value else 0.0
     return float(value) if value is not None else 0.0
 
 

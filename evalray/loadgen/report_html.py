@@ -137,6 +137,24 @@ def _turns_figure(runs: list[dict[str, Any]]):
     return figure
 
 
+def _quality_figure(runs: list[dict[str, Any]]):
+    """Quality under load: accuracy and correct answers per second within the SLOs, per run point."""
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    figure = make_subplots(specs=[[{"secondary_y": True}]])
+    labels = [point_label(r) for r in runs]
+    quality = [r.get("quality") or {} for r in runs]
+    figure.add_trace(go.Scatter(x=labels, y=[q.get("accuracy") for q in quality], mode="lines+markers",
+                                name="accuracy"), secondary_y=False)
+    figure.add_trace(go.Bar(x=labels, y=[q.get("goodput_correct") for q in quality], name="correct/s within SLO",
+                            opacity=0.4), secondary_y=True)
+    figure.update_yaxes(title_text="accuracy", range=[0, 1.05], secondary_y=False)
+    figure.update_yaxes(title_text="correct answers/s", secondary_y=True)
+    figure.update_layout(title="Quality under load", height=360)
+    return figure
+
+
 def _slip_figure(runs: list[dict[str, Any]], parts: list[pa.Table]):
     """Open loop and trace replay: CDF of how late each send was against its scheduled time."""
     import plotly.graph_objects as go
@@ -206,7 +224,8 @@ def perf_view(document: dict[str, Any], table: pa.Table) -> dict[str, Any]:
         "cdfs": [figure_div(_cdf_figure(runs, parts, m), f"perf-{m}-cdf") for m in CDF_METRICS]
         + ([figure_div(_slip_figure(runs, parts), "perf-slip-cdf")] if any("schedule_slip_ms" in r for r in runs)
            else [])
-        + ([figure_div(_turns_figure(runs), "perf-turns")] if any(r.get("turns") for r in runs) else []),
+        + ([figure_div(_turns_figure(runs), "perf-turns")] if any(r.get("turns") for r in runs) else [])
+        + ([figure_div(_quality_figure(runs), "perf-quality")] if any(r.get("quality") for r in runs) else []),
         "throughput": figure_div(_throughput_figure(runs, parts), "perf-throughput"),
         "latency": figure_div(_latency_figure(runs, parts), "perf-latency"),
         "errors": figure_div(_errors_figure(runs), "perf-errors-chart") if errors else "",
