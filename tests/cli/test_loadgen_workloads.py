@@ -81,6 +81,7 @@ def test_shared_prefix_requests_share_exactly_p_tokens_per_group(tmp_path):
 
 
 def _slip_run(tmp_path) -> tuple[dict, np.ndarray]:
+    tmp_path.mkdir(parents=True, exist_ok=True)
     trace = tmp_path / "mooncake.jsonl"  # 1,000 arrivals 10 ms apart, replayed at speed 2: 200 req/s
     trace.write_text("".join(json.dumps({"timestamp": 10 * i, "input_length": 16, "output_length": 2,
                                          "hash_ids": [i % 4]}) + "\n" for i in range(1000)))
@@ -94,18 +95,20 @@ def _slip_run(tmp_path) -> tuple[dict, np.ndarray]:
 def test_a_trace_replays_on_schedule_or_reports_the_slip(tmp_path):
     """1,000 trace arrivals at 200 req/s: the run reports the schedule slip (p50/p99/max of actual - scheduled send,
     equal to the records'), and on a machine that is not loaded every send is within 2 ms of its time. The CPU is
-    shared: a disturbed run is repeated once, and with a load average above the CPU count the test skips, naming
-    the slip, instead of failing."""
-    for _ in range(2):
-        run, slip = _slip_run(tmp_path)
+    shared: a disturbed run on a quiet machine is repeated once, and with a load average above the CPU count the
+    test skips, naming the slip, instead of failing."""
+    for attempt in range(2):
+        run, slip = _slip_run(tmp_path / str(attempt))
         assert run["requests"] == run["ok"] == 1000 and run["speed"] == 2.0
         assert run["achieved_rate"] == pytest.approx(200.0, rel=0.02)
         reported = run["schedule_slip_ms"]
         assert reported["max"] == pytest.approx(slip.max() * 1000, abs=1e-3) and reported["p50"] >= 0
         assert run["late_sends"]["2ms"] == int((slip > 0.002).sum())
-        if reported["max"] <= 2.0:
-            return
-    load = os.getloadavg()[0]
+        load = os.getloadavg()[0]
+        if reported["max"] <= 2.0 or load > (os.cpu_count() or 1):  # on time, or no use repeating on a busy box
+            break
+    if reported["max"] <= 2.0:
+        return
     measured = f"slip p50 {reported['p50']:.3f} ms, p99 {reported['p99']:.3f} ms, max {reported['max']:.3f} ms"
     if load > (os.cpu_count() or 1):
         pytest.skip(f"machine too busy for a 2 ms schedule check (load average {load:.1f}): {measured}")
