@@ -8,14 +8,18 @@
 * ``generate`` (chat models, replay): the prompt of OpenCompass's ``_gen`` config, verbatim, kept in
   ``metadata["prompt"]`` with the gold option letter's index in ``metadata["answer"]``. Chat models get evalray's
   one-line ``ANSWER: X`` instruction in front of it; a completion model gets the prompt as is (it ends in
-  ``Answer:``). The answer is extracted with the tolerant letter extractor (``ANSWER: X``, ``the answer is (X)``, a
-  leading ``X.``), which covers OpenCompass's ``first_option_postprocess`` / ``first_capital_postprocess``.
+  ``Answer:`` / ``答：``). The letter is read by :func:`option_letter`: a marked answer first (``ANSWER: X``, ``the
+  answer is (X)``, ``答案是X``, ``选X``: the last one), else the config's own postprocessor — OpenCompass's
+  ``first_capital_postprocess`` (the first capital letter of the output: CLUE/FewCLUE, WiC, WSC, SummEdits) or, for
+  ``first_option_postprocess``, evalray's bare/leading-letter rule (``B``, ``(B)``, ``B. text``; OpenCompass's long
+  pattern list is not reproduced).
 
 The OpenCompass configs cited are those of open-compass/opencompass ``opencompass/configs/datasets`` at a5acc4b.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -41,6 +45,25 @@ def label_index(value: Any, names: tuple[str, ...]) -> int:
     return [n.lower() for n in names].index(text.lower())
 
 
+_MARKED = (re.compile(r"answer\s*(?:is|:|：)?\s*[:：]?\s*[*_`\s]*\(?\s*([A-Z])\s*\)?(?![A-Za-z])", re.IGNORECASE),
+           re.compile(r"答案\s*(?:应该|应)?\s*(?:是|为|选)?\s*[:：]?\s*[(（]?\s*([A-Z])(?![A-Za-z])"),
+           re.compile(r"(?:故|所以|因此)?选(?:择|项)?\s*[(（]?([A-Z])(?![A-Za-z])"))
+
+
+def option_letter(text: str, n_options: int, rule: str = "first_option") -> str | None:
+    """The chosen option letter of a generative answer (see the module docstring)."""
+    valid = LETTERS[:n_options]
+    text = text or ""
+    marked = [(m.start(), m.group(1).upper()) for pattern in _MARKED for m in pattern.finditer(text)]
+    marked = [letter for _, letter in sorted(marked) if letter in valid]
+    if marked:
+        return marked[-1]
+    if rule == "first_capital":  # opencompass first_capital_postprocess
+        first = next((c for c in text if c.isupper()), "")
+        return first if first in valid and first else None
+    return extract.choice_letter(text, n_options)
+
+
 def read_lines(path: Path) -> list[str]:
     return [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
@@ -49,6 +72,7 @@ class ChoiceTask(MultipleChoice):
     """lm-eval log-likelihood form + OpenCompass generative form (see the module docstring)."""
 
     metrics = ("acc",)
+    postprocess: ClassVar[str] = "first_option"  # the OpenCompass gen config's postprocessor: first_option | first_capital
     loglikelihood_reference: ClassVar[str] = ""  # e.g. "lm-eval super_glue/rte/default.yaml"
     generate_reference: ClassVar[str] = ""  # e.g. "OpenCompass SuperGLUE_RTE_gen_68aac7"
 
@@ -75,7 +99,7 @@ class ChoiceTask(MultipleChoice):
     def score(self, sample: Sample, generation: Generation, mode: str) -> Score:
         if mode == "loglikelihood":
             return super().score(sample, generation, mode)
-        letter = extract.choice_letter(generation.text, sample.metadata["n_options"])
+        letter = option_letter(generation.text, sample.metadata["n_options"], self.postprocess)
         return Score(values={"acc": float(letter == LETTERS[sample.metadata["answer"]])}, extracted=letter)
 
     def info(self) -> dict[str, Any]:

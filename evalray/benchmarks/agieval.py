@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from evalray.benchmarks._opencompass import ChoiceTask
+from evalray.benchmarks._opencompass import ChoiceTask, option_letter
 from evalray.benchmarks.base import LETTERS, Source, Split, chat_request, completion_request, hub_rows
 from evalray.benchmarks.registry import register
 from evalray.errors import ConfigError
@@ -169,7 +169,7 @@ class AGIEval(ChoiceTask):
             found = re.search(r"([A-D]+)", text)  # first_capital_postprocess_multi
             answer = marked[-1] if marked else found.group(1) if found else ""
             return Score(values={"acc": float(answer == sample.metadata["letters"])}, extracted=answer or None)
-        letter = extract.choice_letter(text, sample.metadata["n_options"])
+        letter = option_letter(text, sample.metadata["n_options"])  # first_option_postprocess (ABCDE)
         return Score(values={"acc": float(letter == sample.metadata["letters"])}, extracted=letter)
 
     def info(self) -> dict[str, Any]:

@@ -49,6 +49,7 @@ def nli_label(value) -> str:
 
 class _CLUE(ChoiceTask):
     license = LICENSE
+    postprocess = "first_capital"  # the gen config's first_capital_postprocess
     target_delimiter = ""  # the answer follows the question's newline directly (Chinese text, no space)
 
     def read_file(self, path: Path) -> list[dict]:

@@ -46,6 +46,7 @@ class XSum(Benchmark):
 
 @register
 class SummEdits(ChoiceTask):
+    postprocess = "first_capital"  # the gen config's first_capital_postprocess
     name = "summedits"
     description = ("SummEdits (Laban et al., 2023): is an edited summary factually consistent with its document "
                    "(6,348 pairs, 10 domains); hub only here (no local copy; hub id as OpenCompass's ModelScope copy "

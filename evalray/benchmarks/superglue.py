@@ -120,6 +120,7 @@ class CB(_SuperGLUE):
 
 @register
 class WiC(_SuperGLUE):
+    postprocess = "first_capital"  # the gen config's first_capital_postprocess
     name = "wic"
     description = "WiC: is a word used in the same sense in two sentences, SuperGLUE validation."
     source = superglue_source("wic", "WiC")
@@ -147,6 +148,7 @@ def _detokenize(text: str) -> str:
 
 @register
 class WSC(_SuperGLUE):
+    postprocess = "first_capital"  # the gen config's first_capital_postprocess
     name = "wsc"
     description = "WSC: Winograd schema coreference (does the pronoun refer to the noun?), SuperGLUE validation."
     source = superglue_source("wsc.fixed", "WSC")

@@ -98,3 +98,18 @@ def test_hub_only_benchmarks_read_the_bundle_layout(tmp_path):
     assert [s.metadata["answer"] for s in rows] == [1, 0]  # label 1 = consistent = A. Yes
     assert summedits.score(rows[1], Generation(texts=["ANSWER: A"]), "generate").values == {"acc": 1.0}
     clear_cache()
+
+
+@pytest.mark.parametrize("text,rule,letter", [
+    ("ANSWER: C", "first_capital", "C"),  # evalray's marker first, whatever the config's postprocessor
+    ("Reasoning about A and B.\nANSWER: B", "first_capital", "B"),
+    ("The answer is (C).", "first_capital", "C"),
+    ("答案是B", "first_option", "B"), ("答案：（D）", "first_capital", "D"), ("故选A。", "first_option", "A"),
+    ("B. 矛盾", "first_capital", "B"),  # first_capital_postprocess: the first capital letter
+    ("蕴含", "first_capital", None), ("Yes, it is.", "first_capital", None),  # 'Y' is no option letter
+    ("(B) because", "first_option", "B"), ("E", "first_option", None),  # out of the 4 options
+])
+def test_option_letter(text, rule, letter):
+    from evalray.benchmarks._opencompass import option_letter
+
+    assert option_letter(text, 4, rule) == letter
