@@ -109,11 +109,11 @@ def main() -> int:
 
     c3 = [{"content": "".join("".join(p) for p in doc[0]), "question": q["question"], "n": len(q["choice"]),
            **{f"choice{i}": c for i, c in enumerate((q["choice"] + ["[NULL]"] * 4)[:4])}}
-          for doc in json.load(open(data / "CLUE/C3/dev_0.json", encoding="utf-8")) for q in doc[1]]
+          for doc in json.loads((data / "CLUE/C3/dev_0.json").read_text(encoding="utf-8")) for q in doc[1]]
     multirc = [{"text": d["passage"]["text"], "question": q["question"], "answer": a["text"]}
                for d in jl("SuperGLUE/MultiRC/val.jsonl") for q in d["passage"]["questions"] for a in q["answers"]]
-    wsc_fields = lambda r: {"text": r["text"], "span1": r["target"]["span1_text"], "span2": r["target"]["span2_text"]}  # noqa: E731
-    same = lambda r: r  # noqa: E731
+    wsc_fields = lambda r: {"text": r["text"], "span1": r["target"]["span1_text"], "span2": r["target"]["span2_text"]}
+    same = lambda r: r
     gen = [  # (benchmark, config, abbr, rows, fields, spec)
         ("obqa", "obqa/obqa_gen_9069e4.py", "openbookqa", jl("openbookqa/Main/test.jsonl"),
          lambda r: {"question_stem": r["question"]["stem"], **letters([c["text"] for c in r["question"]["choices"]])}, {}),

@@ -23,7 +23,12 @@ import re
 from pathlib import Path
 from typing import Any, ClassVar
 
-from evalray.benchmarks.base import LETTERS, MultipleChoice, chat_request, completion_request
+from evalray.benchmarks.base import (
+    LETTERS,
+    MultipleChoice,
+    chat_request,
+    completion_request,
+)
 from evalray.scoring import extract
 from evalray.types import Generation, Request, Sample, Score
 
@@ -62,6 +67,15 @@ def option_letter(text: str, n_options: int, rule: str = "first_option") -> str 
         first = next((c for c in text if c.isupper()), "")
         return first if first in valid and first else None
     return extract.choice_letter(text, n_options)
+
+
+def general_postprocess(text: str) -> str:
+    """opencompass.utils.text_postprocessors.general_postprocess: cut at the first newline, period or comma, drop
+    punctuation and English articles, squeeze spaces."""
+    text = re.split(r"[\n.,]", text, maxsplit=1)[0]
+    text = re.sub(r"[^\w\s]", "", text)
+    text = re.sub(r"\b(a|an|the)\b", "", text, flags=re.IGNORECASE)
+    return re.sub(r"\s+", " ", text).strip()
 
 
 def read_lines(path: Path) -> list[str]:

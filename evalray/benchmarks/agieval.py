@@ -20,7 +20,14 @@ import re
 from typing import Any
 
 from evalray.benchmarks._opencompass import ChoiceTask, option_letter
-from evalray.benchmarks.base import LETTERS, Source, Split, chat_request, completion_request, hub_rows
+from evalray.benchmarks.base import (
+    LETTERS,
+    Source,
+    Split,
+    chat_request,
+    completion_request,
+    hub_rows,
+)
 from evalray.benchmarks.registry import register
 from evalray.errors import ConfigError
 from evalray.scoring import extract, math_equiv

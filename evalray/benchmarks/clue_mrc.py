@@ -13,8 +13,14 @@ import re
 from pathlib import Path
 
 from evalray.benchmarks._io import read_json
-from evalray.benchmarks.base import Benchmark, Source, Split, chat_request, completion_request
-from evalray.benchmarks.lambada import general_postprocess
+from evalray.benchmarks._opencompass import general_postprocess
+from evalray.benchmarks.base import (
+    Benchmark,
+    Source,
+    Split,
+    chat_request,
+    completion_request,
+)
 from evalray.benchmarks.registry import register
 from evalray.types import Generation, Request, Sample, Score
 

@@ -16,19 +16,18 @@ from __future__ import annotations
 import re
 import string
 
-from evalray.benchmarks.base import Benchmark, Source, Split, chat_request, completion_request
+from evalray.benchmarks._opencompass import general_postprocess
+from evalray.benchmarks.base import (
+    Benchmark,
+    Source,
+    Split,
+    chat_request,
+    completion_request,
+)
 from evalray.benchmarks.registry import register
 from evalray.types import Generation, Request, Sample, Score
 
 PROMPT = "Please complete the following sentence:\n{prompt}"
-
-
-def general_postprocess(text: str) -> str:
-    """opencompass.utils.text_postprocessors.general_postprocess."""
-    text = re.split(r"[\n.,]", text, maxsplit=1)[0]
-    text = re.sub(r"[^\w\s]", "", text)
-    text = re.sub(r"\b(a|an|the)\b", "", text, flags=re.IGNORECASE)
-    return re.sub(r"\s+", " ", text).strip()
 
 
 def first_word(text: str) -> str:

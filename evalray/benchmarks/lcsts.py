@@ -5,7 +5,7 @@ Generative, OpenCompass ``lcsts_gen_8ee1fe``: ``阅读以下文章，并给出�
 OpenCompass's ``lcsts_postprocess`` (first line, list markers and surrounding ``“，。！”`` stripped). ROUGE-1/2/L F1
 through Google's maintained ``rouge-score`` on **characters**: its default tokenizer keeps only ``[a-z0-9]`` and would
 score every Chinese summary 0, so every non-space character is a token (lower-cased), after removing punctuation
-(``[^\w\s]``, as OpenCompass's ``general_postprocess`` does, without its cut at the first ``.``/``,``, which would
+(``[^\\w\\s]``, as OpenCompass's ``general_postprocess`` does, without its cut at the first ``.``/``,``, which would
 keep only "84" of "84.7%受访者..."). OpenCompass's JiebaRougeEvaluator segments words with jieba and uses the ``rouge``
 package instead; character ROUGE is the measure of the LCSTS paper itself and needs no segmenter, so evalray's scores
 are not numerically comparable with OpenCompass's word-level figures. The per-sample F1 is averaged, as
@@ -18,7 +18,13 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
-from evalray.benchmarks.base import Benchmark, Source, Split, chat_request, completion_request
+from evalray.benchmarks.base import (
+    Benchmark,
+    Source,
+    Split,
+    chat_request,
+    completion_request,
+)
 from evalray.benchmarks.registry import register
 from evalray.errors import ConfigError
 from evalray.types import Generation, Request, Sample, Score

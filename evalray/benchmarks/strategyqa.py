@@ -8,7 +8,13 @@ from __future__ import annotations
 
 import re
 
-from evalray.benchmarks.base import Benchmark, Source, Split, chat_request, completion_request
+from evalray.benchmarks.base import (
+    Benchmark,
+    Source,
+    Split,
+    chat_request,
+    completion_request,
+)
 from evalray.benchmarks.registry import register
 from evalray.types import Generation, Request, Sample, Score
 

@@ -11,7 +11,13 @@ OpenCompass bundle layout (``Xsum/dev.jsonl``, ``summedits/summedits.jsonl``) wh
 from __future__ import annotations
 
 from evalray.benchmarks._opencompass import ChoiceTask
-from evalray.benchmarks.base import Benchmark, Source, Split, chat_request, completion_request
+from evalray.benchmarks.base import (
+    Benchmark,
+    Source,
+    Split,
+    chat_request,
+    completion_request,
+)
 from evalray.benchmarks.registry import register
 from evalray.scoring import text_metrics
 from evalray.types import Generation, Request, Sample, Score

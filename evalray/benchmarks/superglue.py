@@ -229,7 +229,7 @@ class ReCoRD(_SuperGLUE):
         context = initial + "\n\n" + "".join(f"  - {h}.\n" for h in highlights)
         entities = sorted(set(r["entities"]))
         choices = [f"  - {r['query']}".replace("@placeholder", e) for e in entities]
-        gold = entities.index(sorted(set(r["answers"]))[0])  # lm-eval scores the first correct entity
+        gold = entities.index(min(r["answers"]))  # lm-eval scores the first correct entity
         options = "\n".join(f"{chr(65 + i)}. {e}" for i, e in enumerate(entities[:26]))
         prompt = f"{context}\n{r['query']}\nWhich entity fills @placeholder?\n{options}\nAnswer:"
         return self.choice_sample(context, choices, gold, prompt, n_options=min(26, len(entities)))

@@ -181,7 +181,7 @@ def test_the_comparison_can_fail(lmeval_pairs):
     """Another prompt (lm-eval's RTE prompt without its 'True or False?') would not match."""
     theirs = lmeval_pairs["rte"]["pairs"]
     index, want = next(iter(theirs.items()))
-    sample, request, _ = evalray_requests(TASKS["rte"])[index]
+    _, request, _ = evalray_requests(TASKS["rte"])[index]
     changed = request.prompt.replace(" True or False?", "")
     assert [(changed, c) for c in request.continuations] != want
 

@@ -45,7 +45,7 @@ def gold_output(name: str, s: Sample) -> str:
     if name == "lambada":
         # OpenCompass's LambadaEvaluator compares the first word, cut at punctuation, after general_postprocess: the
         # bundle's gold words with punctuation ('"Nadia', 'thought...Tess') are matched by their bare word
-        from evalray.benchmarks.lambada import general_postprocess
+        from evalray.benchmarks._opencompass import general_postprocess
 
         return f" {general_postprocess(s.target)}. And then"
     if name == "strategyqa":
@@ -184,7 +184,7 @@ def test_show_names_the_reference_of_each_form():
 
 
 def test_race_reads_the_subsets_present_and_storycloze_both_languages():
-    bench, rows = items("race")
+    _, rows = items("race")
     assert {s.subset for s, _, _ in rows} == {"middle"}
     _, rows = items("storycloze")
     assert [sum(s.subset == lang for s, _, _ in rows) for lang in ("en", "zh")] == [1511, 1511]
