@@ -55,7 +55,7 @@ class Trace:
 def _rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
     """(line number, row) of a JSONL or CSV file (CSV when the name ends in .csv or the first line is no JSON)."""
     try:
-        handle = path.open(encoding="utf-8", newline="")
+        handle = path.open(encoding="utf-8-sig", newline="")  # a BOM (spreadsheet exports) is not a column
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read the trace ({exc.strerror or exc})") from None
     with handle:
