@@ -125,6 +125,14 @@ def perf(
     max_requests: Optional[int] = typer.Option(None, "--max-requests", help="trace: replay the first N rows."),
     max_duration: Optional[float] = typer.Option(None, "--max-duration", help="trace: replay the first S seconds "
                                                  "(after scaling)."),
+    scrape_metrics: bool = typer.Option(False, "--scrape-metrics", help="Scrape the server's Prometheus /metrics "
+                                        "(vLLM: KV cache, prefix cache, running/waiting) during each point."),
+    metrics_url: Optional[str] = typer.Option(None, "--metrics-url", help="The metrics URL (implies "
+                                              "--scrape-metrics; default: the target's host:port/metrics)."),
+    scrape_interval: float = typer.Option(1.0, "--scrape-interval", help="Seconds between scrapes."),
+    scrape_metric: list[str] = typer.Option([], "--scrape-metric", help="Another metric name to keep "
+                                            "(repeatable)."),
+    export_to: Optional[str] = typer.Option(None, "--to", help="Also log the summary to wandb or mlflow."),
 ) -> None:
     """Load-test an OpenAI-compatible endpoint with a fleet of Ray workers; writes DIR/perf.json."""
     from evalray.job.loader import build_job
@@ -165,6 +173,10 @@ def perf(
         data["workload"] = _workload(kind, flags)
         if kind == "benchmark":
             data["prompts"].update(dataset=None, data_dir=None)
+    if scrape_metrics or metrics_url or scrape_metric:
+        data["server_metrics"] = {"url": metrics_url, "interval_s": scrape_interval, "metrics": scrape_metric}
+    if export_to:
+        data["export"] = {"to": export_to}
     if search:
         data["search"] = {"min_rate": search_min, "max_rate": search_max}
     if output:
@@ -202,6 +214,8 @@ def mock_server(
     degrade_above_rate: Optional[float] = typer.Option(None, "--degrade-above-rate", help="While more than this "
                                                        "many requests arrived in the last second, answer wrongly."),
     degraded_answer: str = typer.Option("I do not know.", "--degraded-answer", help="The wrong answer."),
+    kv_slots: int = typer.Option(256, "--kv-slots", help="GET /metrics: the fake KV-cache usage is running "
+                                 "requests / this."),
 ) -> None:
     """An OpenAI-compatible test server with injected latency and errors (for tests and dry runs)."""
     from evalray.testing.mockserver import MockServerSpec, run_mock_server
@@ -216,7 +230,7 @@ def mock_server(
                           lifetime_s=lifetime, processes=max(1, processes),
                           record_requests=max(0, min(record_requests, 100_000)), unique_answers=unique_answers,
                           answers_file=answers, degrade_above_rate=degrade_above_rate,
-                          degraded_answer=degraded_answer)
+                          degraded_answer=degraded_answer, kv_slots=max(1, kv_slots))
     try:
         run_mock_server(spec, lambda url: typer.echo(f"mock server listening on {url}", err=False))
     except OSError as exc:

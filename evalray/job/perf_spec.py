@@ -161,6 +161,36 @@ class FleetSpec(_Strict):
                                   "addresses (for more than ~28k connections to one local port).")
 
 
+class ServerMetricsSpec(_Strict):
+    url: str | None = Field(None, description="The server's Prometheus endpoint (default: the target's "
+                            "scheme://host:port/metrics, where vLLM serves it).")
+    interval_s: float = Field(1.0, ge=0.01, le=3600, allow_inf_nan=False, description="Seconds between scrapes "
+                              "during each run point (one more scrape before the first send and after the last end).")
+    metrics: list[str] = Field(default_factory=list, max_length=100, description="More metric names to keep besides "
+                               "the vLLM defaults (KV-cache usage, prefix-cache hits and queries, running and "
+                               "waiting requests); a counter by its name with or without _total.")
+    timeout_s: float = Field(2.0, gt=0, le=60, allow_inf_nan=False, description="Timeout of one scrape; a failed "
+                             "scrape is counted in server_metrics.errors, never fails the run.")
+    max_samples: int = Field(10_000, ge=2, le=1_000_000, description="Most scrapes kept per run point (scraping "
+                             "stops there).")
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None:
+            parts = urlsplit(value)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ValueError("expected an http:// or https:// URL")
+        return value
+
+
+class ExportSpec(_Strict):
+    to: Literal["wandb", "mlflow"] = Field(..., description="Tracker to log the run's summary rows to (the package "
+                                           "must be installed).")
+    project: str | None = Field(None, description="W&B project or MLflow experiment (default: the job's name).")
+    run_name: str | None = Field(None, description="Name of the tracker run (default: the job's name).")
+
+
 class PerfJobSpec(JobBase):
     """``kind: perf``: load-test an OpenAI-compatible endpoint; the shared fields (ray, runtime_env, seed, ...) are
     :class:`~evalray.job.base.JobBase`'s."""
@@ -180,6 +210,9 @@ class PerfJobSpec(JobBase):
                                        "goodput and a met/missed verdict to each run.")
     search: SearchSpec | None = Field(None, description="Search for the highest open-loop rate that meets the SLOs "
                                       "(needs slo).")
+    server_metrics: ServerMetricsSpec | None = Field(None, description="Scrape the server's Prometheus metrics "
+                                                     "during each run point (docs/perf.md).")
+    export: ExportSpec | None = Field(None, description="Also log the run's summary to W&B or MLflow.")
     html: bool = Field(True, description="Write report.html.")
     progress: bool = Field(True, description="Print live progress to stderr.")
 

@@ -171,6 +171,29 @@ def _slip_figure(runs: list[dict[str, Any]], parts: list[pa.Table]):
     return figure
 
 
+def _server_figure(runs: list[dict[str, Any]]):
+    """Server-side metrics over time (scraped from the server's /metrics), one line per metric and run point: request
+    counts on the left axis, KV-cache usage (0..1) on the right; counters are left out (their totals are in the
+    table)."""
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    figure = make_subplots(specs=[[{"secondary_y": True}]])
+    for run in runs:
+        server = run.get("server_metrics") or {}
+        for name, values in sorted((server.get("series") or {}).items()):
+            if name.endswith(("_hits", "_queries", "_success", "_total")):
+                continue
+            ratio = name.endswith("_perc")
+            figure.add_trace(go.Scatter(x=server.get("t"), y=values, mode="lines+markers",
+                                        name=f"{name.removeprefix('vllm:')} {point_label(run)}"), secondary_y=ratio)
+    figure.update_yaxes(title_text="requests", secondary_y=False)
+    figure.update_yaxes(title_text="KV-cache usage", range=[0, 1.05], secondary_y=True)
+    figure.update_layout(title="Server metrics over time (scraped)", xaxis_title="time since the point's start (s)",
+                         height=360)
+    return figure
+
+
 def _errors_figure(runs: list[dict[str, Any]]):
     import plotly.graph_objects as go
 
@@ -187,8 +210,10 @@ SUMMARY = (("point", None), ("ok", "ok"), ("requests", "requests"), ("req/s", "r
            ("TPOT p50", "tpot_ms.p50"), ("TPOT p99", "tpot_ms.p99"), ("ITL p50", "itl_ms.p50"),
            ("E2E p50", "e2e_ms.p50"), ("E2E p99", "e2e_ms.p99"), ("queue p99", "queue_ms.p99"),
            ("slip p99", "schedule_slip_ms.p99"), ("accuracy", "quality.accuracy"),
-           ("correct/s in SLO", "quality.goodput_correct"), ("goodput", "goodput"))
-OPTIONAL = {"slip p99", "accuracy", "correct/s in SLO"}  # shown only when some run point has them
+           ("correct/s in SLO", "quality.goodput_correct"), ("goodput", "goodput"),
+           ("KV max", "server_metrics.kv_cache_usage_max"), ("prefix hit", "server_metrics.prefix_cache_hit_rate"),
+           ("scrape errors", "server_metrics.error_count"))
+OPTIONAL = {"slip p99", "accuracy", "correct/s in SLO", "KV max", "prefix hit", "scrape errors"}  # shown only when some run point has them
 
 
 def _cell(run: dict[str, Any], key: str | None) -> str:
@@ -226,7 +251,9 @@ def perf_view(document: dict[str, Any], table: pa.Table) -> dict[str, Any]:
            else [])
         + ([figure_div(_turns_figure(runs), "perf-turns")] if any(r.get("turns") for r in runs) else [])
         + ([figure_div(_quality_figure(runs), "perf-quality")] if any(r.get("quality") for r in runs) else []),
-        "throughput": figure_div(_throughput_figure(runs, parts), "perf-throughput"),
+        "throughput": figure_div(_throughput_figure(runs, parts), "perf-throughput")
+        + (figure_div(_server_figure(runs), "perf-server-metrics") if any(r.get("server_metrics") for r in runs)
+           else ""),
         "latency": figure_div(_latency_figure(runs, parts), "perf-latency"),
         "errors": figure_div(_errors_figure(runs), "perf-errors-chart") if errors else "",
         "sweep": figure_div(_sweep_figure(runs), "perf-sweep") if len(runs) > 1 else "",

@@ -54,6 +54,17 @@ def _say_when_capped(point: RunPoint, spec: PerfJobSpec, planned: int) -> None:
         print(f"[{point.label()}] capped at {MAX_REQUESTS_PER_POINT:,} requests per run point", file=sys.stderr)
 
 
+def _start_scraper(spec: PerfJobSpec):
+    """The point's server-metrics scraper (driver thread), started; None without ``server_metrics``."""
+    if spec.server_metrics is None:
+        return None
+    from evalray.loadgen.scrape import Scraper
+
+    scraper = Scraper(spec.server_metrics, spec.target.url)
+    scraper.start()
+    return scraper
+
+
 def run_point(spec: PerfJobSpec, fleet: Fleet, point: RunPoint, plan: WorkloadPlan, slos: list[Slo],
               setup_for: Any, index: int) -> tuple[dict[str, Any], pa.Table, bool]:
     workers = len(fleet.workers)
@@ -62,7 +73,14 @@ def run_point(spec: PerfJobSpec, fleet: Fleet, point: RunPoint, plan: WorkloadPl
     _say_when_capped(point, spec, sum(s.count for s in slices))
     known = spec.load.num_requests is not None and plan.sessions is None
     expected = sum(s.count for s in slices) if known or point.speed is not None else None
-    result = fleet.run(slices, _progress(point.label(), expected, spec.progress))
+    scraper = _start_scraper(spec)
+    try:
+        result = fleet.run(slices, _progress(point.label(), expected, spec.progress))
+    except BaseException:
+        if scraper is not None:
+            scraper.stop(time.time())
+        raise
+    server = scraper.stop(time.time() - result.wall_s) if scraper is not None else None  # wall_s: since the start
     if spec.progress:
         print(file=sys.stderr)
     table = with_trace_sessions(result.table, plan)
@@ -81,6 +99,8 @@ def run_point(spec: PerfJobSpec, fleet: Fleet, point: RunPoint, plan: WorkloadPl
     entry["dropped_requests"] = int(sum(s.get("dropped", 0) for s in result.summaries))
     entry["worker_nodes"] = result.nodes
     entry["interrupted"] = result.interrupted
+    if server is not None:
+        entry["server_metrics"] = server
     return entry, table.append_column("run", pa.array([index] * table.num_rows, pa.int32())), result.interrupted
 
 

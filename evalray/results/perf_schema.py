@@ -28,6 +28,33 @@ class PerfTarget(BaseModel):
     stream: bool = Field(..., description="Whether responses were streamed (SSE).")
 
 
+class ServerMetrics(BaseModel):
+    """The server's Prometheus metrics scraped during one run point (``server_metrics`` of the job)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: str = Field(..., description="The scraped endpoint.")
+    interval_s: float = Field(..., description="Seconds between scrapes.")
+    samples: int = Field(..., description="Successful scrapes (one before the first send, one after the last end).")
+    errors: dict[str, int] = Field(default_factory=dict, description="Failed scrapes by kind (connect, timeout, "
+                                   "http_404, parse, too_large).")
+    error_count: int = Field(0, description="Failed scrapes in all.")
+    last_error: str | None = Field(None, description="The last failure, one line.")
+    t: list[float] = Field(default_factory=list, description="Time of each successful scrape, seconds since the "
+                           "point's common start (the records' clock; the first is negative).")
+    series: dict[str, list[float | None]] = Field(default_factory=dict, description="Per metric found, its value at "
+                                                  "each scrape (summed over label sets; null where absent).")
+    stats: dict[str, dict[str, float]] = Field(default_factory=dict, description="Per metric: min, mean, max, last.")
+    kv_cache_usage_max: float | None = Field(None, description="Peak KV-cache usage (0..1; vllm:kv_cache_usage_perc "
+                                             "or vllm:gpu_cache_usage_perc).")
+    prefix_cache_hits: float | None = Field(None, description="Prefix-cache hit tokens during the point (counter "
+                                            "delta of vllm:prefix_cache_hits).")
+    prefix_cache_queries: float | None = Field(None, description="Prefix-cache queried tokens during the point "
+                                               "(counter delta of vllm:prefix_cache_queries).")
+    prefix_cache_hit_rate: float | None = Field(None, description="hits / queries during the point (null: no "
+                                                "queries or no such counters).")
+
+
 class PerfRun(BaseModel):
     """One point of a perf job (one concurrency or rate)."""
 
@@ -46,6 +73,8 @@ class PerfRun(BaseModel):
     itl_ms: Percentiles | None = Field(None, description="Inter-token latency.")
     e2e_ms: Percentiles | None = Field(None, description="End-to-end request latency.")
     goodput: float | None = Field(None, description="Requests per second meeting every SLO (when SLOs are set).")
+    server_metrics: ServerMetrics | None = Field(None, description="The server's metrics during the point (when "
+                                                 "the job scrapes them).")
 
 
 class PerfDocument(BaseModel):

@@ -12,7 +12,8 @@ closed after ``hang_s``), or a truncated stream (the connection is cut after hal
 
 With ``record_requests = N`` (at most :data:`MAX_RECORDED`) the last N completion requests are kept — their JSON body
 (bodies over 1 MiB as ``null``) and the answer text the server sent — and served by ``GET /debug/requests`` (tests
-read what the server received); the server listens on 127.0.0.1 unless told otherwise.
+read what the server received); the server listens on 127.0.0.1 unless told otherwise. ``GET /metrics`` serves
+vLLM-named Prometheus metrics of what it is doing (:mod:`evalray.testing.mockserver_metrics`).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from typing import Any, Callable
 
 from evalray.loadgen.eventloop import new_event_loop, raise_open_files_limit
 from evalray.testing.mock_answers import RateWindow, load_answers, pieces, request_key
+from evalray.testing.mockserver_metrics import MockMetrics
 
 MAX_RECORDED = 100_000
 MAX_RECORDED_BODY = 1 << 20
@@ -63,6 +65,7 @@ class MockServerSpec:
     answers_file: str | None = None
     degrade_above_rate: float | None = None
     degraded_answer: str = "I do not know."
+    kv_slots: int = 256
     stats: dict[str, int] = field(default_factory=lambda: {"requests": 0})
 
 
@@ -163,6 +166,7 @@ class MockServer:
         self.answered = 0
         self.answers = load_answers(spec.answers_file)
         self.window = RateWindow() if spec.degrade_above_rate is not None else None
+        self.metrics = MockMetrics(spec.model, spec.kv_slots)
 
     def scripted(self, request: dict[str, Any], tokens: int) -> list[str] | None:
         """The answer's one-token pieces when it is not the default ``tok`` words: the degraded answer (above the
@@ -204,11 +208,18 @@ class _MockProtocol(asyncio.Protocol):
         self.busy = False
         self.transport: asyncio.Transport | None = None
         self.timers: list[asyncio.TimerHandle] = []
+        self.active: tuple[bool, int, int] | None = None  # the answer under way: (complete, prompt, output tokens)
+
+    def _release(self) -> None:
+        if self.active is not None:
+            self.server.metrics.finished(*self.active)
+            self.active = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
 
     def connection_lost(self, exc: Exception | None) -> None:
+        self._release()
         for timer in self.timers:
             timer.cancel()
         self.timers.clear()
@@ -251,6 +262,7 @@ class _MockProtocol(asyncio.Protocol):
         self.timers.append(loop.call_later(delay, self._at, due, callback))
 
     def _finish(self) -> None:
+        self._release()
         self.busy = False
         self.timers.clear()
         if self.buffer and self.transport is not None:
@@ -264,6 +276,11 @@ class _MockProtocol(asyncio.Protocol):
             return
         if method == "GET" and path in ("/health", "/v1/health"):
             transport.write(_json_response(200, b"{}"))
+            return
+        if method == "GET" and path == "/metrics":
+            page = self.server.metrics.render()
+            transport.write((f"HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\n"
+                             f"Content-Length: {len(page)}\r\n\r\n").encode() + page)
             return
         if method == "GET" and path == "/debug/requests":
             recorded = {"requests": list(self.server.recorded)}
@@ -301,6 +318,8 @@ class _MockProtocol(asyncio.Protocol):
         words = server.scripted(request, tokens)
         tokens = len(words) if words is not None else tokens
         server.record(request, size, path, "".join(words) if words is not None else "tok " * tokens)
+        server.metrics.started(request)
+        self.active = (fault != "truncate", prompt_tokens, tokens)
         if not request.get("stream"):
             self._answer_whole(events, prompt_tokens, tokens, fault == "truncate", loop, words)
             return
