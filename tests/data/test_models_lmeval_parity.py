@@ -3,8 +3,8 @@ BOS; tiny-gpt2: it adds nothing) and the real data in ../shared/data.
 
 lm-eval side: ``lm_eval.simple_evaluate`` with HFLM on the builtin checkpoint's directory (cpu, batch 16,
 ``log_samples``), on tasks that ``include`` lm-eval's OWN task YAMLs (arc_easy, arc_challenge, piqa, boolq,
-winogrande, hellaswag, truthfulqa_mc1/mc2, three mmlu subjects, gsm8k; copa, openbookqa, xstorycloze_zh on the
-OpenCompass bundle) and override only where the documents come
+winogrande, hellaswag, truthfulqa_mc1/mc2, three mmlu subjects, gsm8k; copa, openbookqa, xstorycloze_zh,
+lambada_openai on the OpenCompass bundle) and override only where the documents come
 from: a local json file with the first LIMIT items, written in the hub dataset's layout from the shared data files.
 evalray side: the benchmark classes' own ``requests()`` on the shared data files (hellaswag: the hub-format fixture
 rows plus the shared sample, written as a hub-layout file), answered by :class:`~evalray.models.hf.HFBackend`.
@@ -148,11 +148,13 @@ TASKS: dict[str, Task] = {
     **{f"mmlu_{s}": Task("mmlu", f"mmlu/default/mmlu_{s}.yaml", _mmlu(s), "mmlu",
                          {"subsets": [s], "limit": MMLU_LIMIT}) for s in MMLU_SUBJECTS},
     # three benchmarks of the OpenCompass list on the OpenCompass bundle (COPA's two-space continuations, OpenBookQA's
-    # acc_norm, XStoryCloze's Chinese text); the documents in the hub layouts come from the request-parity test
+    # acc_norm, XStoryCloze's Chinese text, LAMBADA's greedy check); the hub-layout documents come from the
+    # request-parity test
     "copa": Task("copa", "super_glue/copa/default.yaml", lambda: _oc_rows("copa"), "opencompass/data"),
     "obqa": Task("obqa", "openbookqa/openbookqa.yaml", lambda: _oc_rows("obqa"), "opencompass/data"),
     "storycloze_zh": Task("storycloze", "xstorycloze/default_zh.yaml", lambda: _oc_rows("storycloze_zh"),
                           "opencompass/data", {"subsets": ["zh"]}),
+    "lambada": Task("lambada", "lambada/lambada_openai.yaml", lambda: _oc_rows("lambada"), "opencompass/data"),
     "gsm8k": Task("gsm8k", "gsm8k/gsm8k.yaml", _gsm8k, "gsm8k", {"limit": GSM8K_LIMIT, "max_tokens": GSM8K_TOKENS},
                   overrides="num_fewshot: 0\ngeneration_kwargs:\n  until: [\"Question:\", \"</s>\", \"<|im_end|>\"]\n"
                             f"  do_sample: false\n  temperature: 0.0\n  max_gen_toks: {GSM8K_TOKENS}\n"),
@@ -271,6 +273,9 @@ def test_loglikelihood_items_match_lm_eval(runs, name):
         assert generation.loglikelihoods == pytest.approx(their_lls, abs=LL_TOL, rel=LL_REL), where
         score = bench_score(name, sample, generation, mode)
         for metric in doc["metrics"]:
+            if name == "lambada" and metric == "perplexity":  # per item, lm-eval's perplexity is the log-likelihood
+                assert generation.loglikelihoods[0] == pytest.approx(doc[metric], abs=LL_TOL, rel=LL_REL), where
+                continue
             if name == "truthfulqa_mc2":
                 assert score[metric] == pytest.approx(doc[metric], abs=LL_TOL), where
             else:
