@@ -35,7 +35,8 @@ def _register_commands() -> None:
     from evalray.cli import eval_commands
 
     eval_commands.register(app)
-    for module_name in ("quick_commands", "perf_commands", "serve_commands", "cluster_commands", "report_commands"):
+    for module_name in ("quick_commands", "perf_commands", "serve_commands", "cluster_commands", "report_commands",
+                        "export_commands"):
         try:
             module = __import__(f"evalray.cli.{module_name}", fromlist=["register"])
         except ModuleNotFoundError as exc:

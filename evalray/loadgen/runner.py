@@ -143,6 +143,10 @@ def _search(spec: PerfJobSpec, fleet: Fleet, slos: list[Slo], setup_for: Any, re
 
 def run_perf_job(spec: PerfJobSpec, address: str | None) -> Path:
     """Run the job and return its output directory (perf.json, records.parquet, report.html)."""
+    if spec.export is not None:  # a missing tracker package is one clear error before any load is sent
+        from evalray.results.export_trackers import require_tracker
+
+        require_tracker(spec.export.to)
     output = Path(spec.output.replace("${name}", spec.name))
     output.mkdir(parents=True, exist_ok=True)
     slos = parse_slos(spec.slo)
@@ -171,4 +175,20 @@ def run_perf_job(spec: PerfJobSpec, address: str | None) -> Path:
         fleet.close()
     write_outputs(spec, result, output, started)
     print_table(result.runs, result.search)
+    if spec.export is not None:
+        _export(spec, output)
     return output
+
+
+def _export(spec: PerfJobSpec, output: Path) -> None:
+    """The job's ``export:`` block: the run's summary rows to W&B or MLflow (perf.json is already written)."""
+    import json
+
+    from evalray.results.export import perf_rows
+    from evalray.results.export_trackers import log_rows
+
+    assert spec.export is not None
+    document = json.loads((output / "perf.json").read_text(encoding="utf-8"))
+    rows = perf_rows(document, output)
+    if rows:
+        print(log_rows(spec.export.to, rows, spec.export.project or spec.name, spec.export.run_name), file=sys.stderr)
