@@ -18,7 +18,7 @@ from evalray.errors import ConfigError
 from evalray.job.embed_spec import EmbedBenchmarkSpec
 
 TASK_KINDS = {"scifact": "retrieval", "stsb": "sts", "afqmc": "sts", "retrieval": "retrieval", "sts": "sts",
-              "rag": "rag"}
+              "pair_classification": "pair_classification", "rag": "rag"}
 HUB = {"scifact": "mteb/scifact", "stsb": "mteb/stsbenchmark-sts", "afqmc": "C-MTEB/AFQMC"}
 DESCRIPTIONS = {
     "scifact": "BEIR SciFact (test: 5,183 docs, 300 queries, 339 qrels): retrieval, main score ndcg_at_10 [MTEB]",
@@ -26,13 +26,18 @@ DESCRIPTIONS = {
     "afqmc": "C-MTEB AFQMC (validation: 4,316 Chinese pairs, gold 0/1): STS, main score cosine_spearman [MTEB]",
     "retrieval": "your BEIR-layout corpus (corpus.jsonl, queries.jsonl, qrels/<split>.tsv): retrieval",
     "sts": "your text pairs with gold scores (CSV/TSV/JSONL): STS",
+    "pair_classification": "your text pairs with a 0/1 label (or positive_labels): best-threshold accuracy, F1, AP "
+                           "per similarity [MTEB PairClassification]",
     "rag": "your RAG rows (JSONL: question, answer, contexts, ground_truth) scored by an LLM judge: faithfulness, "
            "answer relevancy, context precision / recall, answer similarity [RAGAS 0.4 formulas]",
 }
-MAIN_SCORE = {"retrieval": "ndcg_at_10", "sts": "cosine_spearman", "rag": "faithfulness"}
+MAIN_SCORE = {"retrieval": "ndcg_at_10", "sts": "cosine_spearman", "pair_classification": "max_ap",
+              "rag": "faithfulness"}
 ITEMS = {"scifact": 300, "stsb": 1379, "afqmc": 4316}
 METRICS = {"retrieval": ("ndcg_at_k", "map_at_k", "recall_at_k", "precision_at_k", "mrr_at_k", "hit_rate_at_k"),
            "sts": ("cosine_spearman", "cosine_pearson", "manhattan_*", "euclidean_*", "dot_*"),
+           "pair_classification": ("max_accuracy", "max_f1", "max_ap", "cosine_*", "manhattan_*", "euclidean_*",
+                                   "dot_*"),
            "rag": ("faithfulness", "answer_relevancy", "context_precision", "context_recall", "answer_similarity")}
 
 
@@ -87,6 +92,8 @@ def load(spec: EmbedBenchmarkSpec) -> RetrievalData | PairData | RagData:
     elif spec.name == "afqmc":
         data = _jsonl_pairs(_find(Path(spec.data_dir).expanduser(), "dev.json", "CLUE/AFQMC/dev.json"),
                             "sentence1", "sentence2", "label") if spec.data_dir else _hub_pairs(spec)
+    elif spec.name == "pair_classification":
+        data = _labelled_pairs(Path(spec.data_dir).expanduser(), spec)
     else:
         data = _user_pairs(Path(spec.data_dir).expanduser(), spec)
     if spec.limit:
@@ -233,6 +240,35 @@ def _user_pairs(path: Path, spec: EmbedBenchmarkSpec) -> PairData:
             if row.get(column) in (None, ""):
                 raise ConfigError(f"{path}: row {number}: column '{column}' is missing or empty")
     return _pairs(rows, cols.text1, cols.text2, cols.score, path)
+
+
+def _labelled_pairs(path: Path, spec: EmbedBenchmarkSpec) -> PairData:
+    """Pairs with a 0/1 label: ``positive_labels`` name the values that mean 1, ``skip_labels`` rows are dropped."""
+    cols = spec.columns
+    if not path.is_file():
+        raise ConfigError(f"benchmark {spec.result_name}: data_dir {path} is not a file of labelled pairs")
+    if path.suffix in (".jsonl", ".json"):
+        rows = _read_jsonl(path, (cols.text1, cols.text2, cols.score))
+    else:
+        with open(path, encoding="utf-8", newline="") as f:
+            rows = list(csv.DictReader(f, delimiter="\t" if path.suffix == ".tsv" else ","))
+    ids, a, b, gold = [], [], [], []
+    for number, row in enumerate(rows, 1):
+        label = str(row.get(cols.score))
+        if label in spec.skip_labels:
+            continue
+        if spec.positive_labels is not None:
+            value = 1.0 if label in spec.positive_labels else 0.0
+        elif label in ("0", "1"):
+            value = float(label)
+        else:
+            raise ConfigError(f"{path}: row {number}: column '{cols.score}' is {label!r}, not 0 or 1 (set "
+                              "positive_labels / skip_labels)")
+        ids.append(str(number - 1))
+        a.append(str(row[cols.text1]))
+        b.append(str(row[cols.text2]))
+        gold.append(value)
+    return PairData(ids, a, b, gold)
 
 
 def _pairs(rows: list[dict[str, Any]], first: str, second: str, score: str, where: Path | str) -> PairData:

@@ -16,7 +16,7 @@ from evalray.job.spec import Resources
 
 EMBED_BACKENDS = ("sentence_transformers", "openai", "vllm")
 BACKENDS_OF_KIND = {"embedding": EMBED_BACKENDS, "reranker": ("sentence_transformers", "openai"), "judge": ("openai",)}
-EMBED_TASKS = ("scifact", "stsb", "afqmc", "retrieval", "sts", "rag")
+EMBED_TASKS = ("scifact", "stsb", "afqmc", "retrieval", "sts", "pair_classification", "rag")
 
 
 class EmbeddingModelSpec(StrictModel):
@@ -80,7 +80,7 @@ class ColumnsSpec(StrictModel):
 
     text1: str = Field("sentence1", description="sts: the first text of a pair.")
     text2: str = Field("sentence2", description="sts: the second text of a pair.")
-    score: str = Field("score", description="sts: the gold similarity (or 0/1 label).")
+    score: str = Field("score", description="sts: the gold similarity; pair_classification: the label.")
     id: str = Field("_id", description="retrieval: id field of corpus.jsonl and queries.jsonl lines.")
     title: str = Field("title", description="retrieval: title field of corpus lines (joined before the text).")
     text: str = Field("text", description="retrieval: text field of corpus and query lines.")
@@ -92,11 +92,12 @@ class RerankSpec(StrictModel):
 
 
 class EmbedBenchmarkSpec(StrictModel):
-    name: Literal["scifact", "stsb", "afqmc", "retrieval", "sts", "rag"] = Field(
+    name: Literal["scifact", "stsb", "afqmc", "retrieval", "sts", "pair_classification", "rag"] = Field(
         ..., description="scifact (BEIR SciFact test: retrieval), stsb (STS Benchmark test), afqmc (C-MTEB AFQMC "
         "validation: STS), or a user dataset: retrieval (BEIR layout: corpus.jsonl, queries.jsonl, qrels/<split>.tsv) "
-        "| sts (a CSV/TSV/JSONL of text pairs with a score) | rag (JSONL rows of question, answer, contexts, "
-        "ground_truth, scored by a judge).")
+        "| sts (a CSV/TSV/JSONL of text pairs with a score) | pair_classification (text pairs with a 0/1 label: "
+        "best-threshold accuracy / F1 / AP) | rag (JSONL rows of question, answer, contexts, ground_truth, scored by "
+        "a judge).")
     label: SafeName | None = Field(None, description="Name in results (default: name); needed to run one task twice.")
     data_dir: str | None = Field(None, description="Local data (the layout of ../shared/data); null: the hub default "
                                  "(mteb/scifact, mteb/stsbenchmark-sts, C-MTEB/AFQMC). retrieval: the BEIR "
@@ -114,6 +115,10 @@ class EmbedBenchmarkSpec(StrictModel):
                                       "(retrieve-then-rerank); metrics are reported for both.")
     scorer: SafeName | None = Field(None, description="sts: score pairs with this reranker model instead of an "
                                     "embedding model's similarity.")
+    positive_labels: list[str] | None = Field(None, description="pair_classification: label values that mean "
+                                              "'similar' (1); every other kept value is 0. null: the label is 0/1.")
+    skip_labels: list[str] = Field(default_factory=list, description="pair_classification: label values whose rows "
+                                   "are left out (e.g. '-' for no gold label).")
     judge: SafeName | None = Field(None, description="rag: the `kind: judge` model that scores the samples.")
     embedder: SafeName | None = Field(None, description="rag: the embedding model of answer_relevancy and "
                                       "answer_similarity (without one they are not computed).")

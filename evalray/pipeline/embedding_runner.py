@@ -115,6 +115,9 @@ class EmbedRun:
                           expected=len(data.queries))
                 if benchmark.rerank:
                     self.rerank_task(model, benchmark, data, results)
+            elif benchmark.name == "pair_classification":
+                self._add(model.name, name, *scores.pair_classification_rows(data, vectors, model.name, name),
+                          expected=len(data.ids))
             else:
                 self._add(model.name, name, *scores.sts_rows(data, vectors, model.name, name), expected=len(data.ids))
 

@@ -91,6 +91,22 @@ def sts_rows(data: PairData, vectors: Mapping[str, np.ndarray], model: str, benc
     return rows, samples
 
 
+def pair_classification_rows(data: PairData, vectors: Mapping[str, np.ndarray], model: str,
+                             benchmark: str) -> tuple[list[Row], list[Row]]:
+    """Best-threshold accuracy / F1 / AP per similarity; n = pairs; no interval (a threshold fitted on the data)."""
+    a = np.stack([vectors[f"{benchmark}::text::{t}"] for t in data.text1])
+    b = np.stack([vectors[f"{benchmark}::text::{t}"] for t in data.text2])
+    values = retrieval.pair_classification_metrics(a, b, [int(g) for g in data.gold])
+    rows = [{"model": model, "benchmark": benchmark, "subset": None, "metric": metric, "level": "overall",
+             "value": value, "stderr": None, "ci_low": None, "ci_high": None, "n": len(data.gold)}
+            for metric, value in values.items()]
+    cosine = retrieval.similarity(a, b, "cosine")
+    samples = [{"uid": f"{benchmark}::{pair_id}", "id": pair_id, "benchmark": benchmark, "model": model,
+                "prompt": data.text1[i], "output": data.text2[i], "target": str(int(data.gold[i])),
+                "scores": {"cosine": float(cosine[i])}} for i, pair_id in enumerate(data.ids)]
+    return rows, samples
+
+
 def scored_pair_rows(data: PairData, scores: Sequence[float], model: str, benchmark: str) -> tuple[list[Row], list[Row]]:
     """STS scored by a reranker (cross-encoder): its score per pair against the gold scores."""
     values = retrieval.pair_metrics(scores, data.gold)

@@ -123,3 +123,47 @@ def pair_metrics(scores: Sequence[float], gold: Sequence[float]) -> dict[str, fl
     from scipy.stats import pearsonr, spearmanr
 
     return {"pearson": float(pearsonr(gold, scores)[0]), "spearman": float(spearmanr(gold, scores)[0])}
+
+
+def best_threshold_metrics(scores: Sequence[float], labels: Sequence[int], higher_is_similar: bool = True
+                           ) -> dict[str, float]:
+    """Pair classification at the best threshold (MTEB's definitions): pairs sorted by score (most similar first) and
+    cut between two different scores (a cut never splits tied scores); ``accuracy`` at the best cut, ``f1`` with its
+    ``precision`` and ``recall`` at the cut that maximises F1, and ``ap`` (average precision, scikit-learn's)."""
+    from sklearn.metrics import average_precision_score
+
+    values = np.asarray(scores, dtype=np.float64)
+    gold = np.asarray(labels, dtype=np.int64)
+    order = np.argsort(-values if higher_is_similar else values, kind="stable")
+    ranked, ranked_gold = values[order], gold[order]
+    positives, negatives = int(gold.sum()), int((gold == 0).sum())
+    best_accuracy = best_f1 = best_precision = best_recall = 0.0
+    taken_positive = 0
+    for i in range(len(ranked) - 1):  # cut after position i: the first i + 1 pairs are called similar
+        taken_positive += int(ranked_gold[i])
+        if ranked[i] == ranked[i + 1]:
+            continue
+        taken = i + 1
+        accuracy = (taken_positive + (negatives - (taken - taken_positive))) / len(ranked)
+        best_accuracy = max(best_accuracy, accuracy)
+        if taken_positive:
+            precision, recall = taken_positive / taken, taken_positive / positives
+            f1 = 2 * precision * recall / (precision + recall)
+            if f1 > best_f1:
+                best_f1, best_precision, best_recall = f1, precision, recall
+    ap = float(average_precision_score(gold, values if higher_is_similar else -values)) if positives else 0.0
+    return {"accuracy": best_accuracy, "f1": best_f1, "precision": best_precision, "recall": best_recall, "ap": ap}
+
+
+def pair_classification_metrics(a: np.ndarray, b: np.ndarray, labels: Sequence[int]) -> dict[str, float]:
+    """Best-threshold metrics of each similarity (``cosine_accuracy``, ``manhattan_ap``, ...) and their maxima over
+    the similarities (``max_accuracy`` is MTEB's main score for C-MTEB's pair classification)."""
+    values: dict[str, float] = {}
+    maxima: dict[str, float] = {}
+    for kind in ("cosine", "manhattan", "euclidean", "dot"):
+        # manhattan / euclidean come as negative distances: higher is more similar for every kind
+        for metric, value in best_threshold_metrics(similarity(a, b, kind), labels).items():
+            values[f"{kind}_{metric}"] = value
+            maxima[metric] = max(maxima.get(metric, value), value)
+    values.update({f"max_{metric}": value for metric, value in maxima.items()})
+    return values

@@ -24,6 +24,7 @@ pytestmark = pytest.mark.timeout(900)
 
 SCIFACT = {"limit": 60, "corpus_limit": 400}
 AFQMC_PAIRS = 500
+OCNLI_PAIRS = 500  # OCNLI dev as a pair classification: entailment 1, contradiction 0 (neutral and '-' left out)
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +36,10 @@ def evalray_scores(ray_session, tmp_path_factory):
                     "resources": {"num_cpus": 0.5}}],
         "benchmarks": [{"name": "scifact", "data_dir": str(beir), **SCIFACT},
                        {"name": "stsb", "data_dir": str(sts)},
-                       {"name": "afqmc", "data_dir": str(clue / "data" / "CLUE" / "AFQMC"), "limit": AFQMC_PAIRS}],
+                       {"name": "afqmc", "data_dir": str(clue / "data" / "CLUE" / "AFQMC"), "limit": AFQMC_PAIRS},
+                       {"name": "pair_classification", "label": "ocnli", "limit": OCNLI_PAIRS,
+                        "data_dir": str(clue / "data" / "CLUE" / "OCNLI" / "dev.json"), "columns": {"score": "label"},
+                        "positive_labels": ["entailment"], "skip_labels": ["-", "neutral"]}],
     })
     outcome = run_embed_job(job, output=str(tmp_path_factory.mktemp("embed") / "out"))
     assert outcome.result["status"] == "completed", outcome.result.get("error")
@@ -121,3 +125,26 @@ def test_afqmc_matches_mteb(evalray_scores, model):
     theirs = _mteb_scores(model, _pair_task(AFQMC, rows[:AFQMC_PAIRS], "validation"))
     for metric in ("cosine_spearman", "cosine_pearson"):
         assert evalray_scores[("afqmc", metric)] == pytest.approx(theirs[metric], abs=1e-4), metric
+
+
+def test_pair_classification_matches_mteb(evalray_scores, model):
+    from mteb.tasks.pair_classification.zho.cmteb_pair_classification import Ocnli
+
+    rows = []
+    with open(shared_data("opencompass") / "data" / "CLUE" / "OCNLI" / "dev.json", encoding="utf-8") as f:
+        for line in f:
+            record = json.loads(line)
+            if record["label"] in ("entailment", "contradiction"):
+                rows.append({"sentence1": record["sentence1"], "sentence2": record["sentence2"],
+                             "labels": int(record["label"] == "entailment")})
+    rows = rows[:OCNLI_PAIRS]
+
+    class LocalOcnli(Ocnli):
+        def load_data(self, **kwargs):
+            self.dataset = {"default": {"validation": datasets.Dataset.from_list(rows)}}
+            self.data_loaded = True
+
+    theirs = _mteb_scores(model, LocalOcnli())
+    for metric in ("max_accuracy", "max_f1", "max_ap", "cosine_accuracy", "cosine_ap", "manhattan_f1",
+                   "euclidean_precision", "dot_recall"):
+        assert evalray_scores[("ocnli", metric)] == pytest.approx(theirs[metric], abs=1e-4), metric

@@ -67,3 +67,20 @@ def test_sts_similarities_by_hand():
     assert np.allclose(retrieval.similarity(a, b, "dot"), [1.0, 1.0, 0.0])
     values = retrieval.sts_metrics(a, b, [5.0, 3.0, 1.0])
     assert values["cosine_spearman"] == pytest.approx(1.0) and values["manhattan_spearman"] == pytest.approx(1.0)
+
+
+def test_best_threshold_metrics_by_hand_never_splitting_ties():
+    # sorted: 0.9 (1), 0.8 (0), 0.8 (1), 0.3 (0), 0.1 (1); cuts after 0.9, after both 0.8s, after 0.3
+    scores, labels = [0.8, 0.1, 0.9, 0.3, 0.8], [0, 1, 1, 0, 1]
+    values = retrieval.best_threshold_metrics(scores, labels)
+    # cut after 0.9: 1 TP + 2 TN -> 3/5; after the 0.8s: 2 TP + 1 TN -> 3/5; after 0.3: 2 TP + 0 TN -> 2/5
+    # (a cut between the two 0.8s, 1 TP + 1 TN... is never made: it would split a tie)
+    assert values["accuracy"] == pytest.approx(3 / 5)
+    # F1: after 0.9 P=1 R=1/3 F=0.5; after the 0.8s P=2/3 R=2/3 F=2/3; after 0.3 P=1/2 R=2/3 F=4/7
+    assert values["f1"] == pytest.approx(2 / 3) and values["precision"] == pytest.approx(2 / 3)
+    assert values["recall"] == pytest.approx(2 / 3)
+    from sklearn.metrics import average_precision_score
+
+    assert values["ap"] == pytest.approx(average_precision_score(labels, scores))
+    flipped = retrieval.best_threshold_metrics([-s for s in scores], labels, higher_is_similar=False)
+    assert flipped == pytest.approx(values)
