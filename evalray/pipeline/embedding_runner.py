@@ -222,7 +222,7 @@ def run_embed_job(job: EmbedJobSpec, address: str | None = None, output: str | N
     """Run the job; returns the same :class:`~evalray.pipeline.runner.RunOutcome` as an eval job."""
     import ray
 
-    from evalray.pipeline.runner import RunOutcome, _configure_ray_data, _one_line
+    from evalray.pipeline.runner import RunOutcome, configure_ray_data, one_line_error
     from evalray.results import writers
     from evalray.runtime import ray_session
 
@@ -234,7 +234,7 @@ def run_embed_job(job: EmbedJobSpec, address: str | None = None, output: str | N
     try:
         with ray_session(address or job.ray.address, namespace=job.ray.namespace, runtime_env=job.runtime_env,
                          num_cpus=job.ray.num_cpus):
-            _configure_ray_data(job.ray.actor_start_timeout_s)
+            configure_ray_data(job.ray.actor_start_timeout_s)
             for model in job.models:
                 if model.kind == "embedding":
                     run.run_model(model)
@@ -243,7 +243,7 @@ def run_embed_job(job: EmbedJobSpec, address: str | None = None, output: str | N
     except KeyboardInterrupt as exc:
         status, error, interrupted = "failed", "interrupted", exc
     except Exception as exc:  # noqa: BLE001 (one line in result.json, the rows that finished kept)
-        status, error = "failed", _one_line(exc)
+        status, error = "failed", one_line_error(exc)
     if status == "completed" and any(c["errors"] or c["samples"] < c["expected"] for c in run.counts):
         status = "partial"
     result = RunResult(

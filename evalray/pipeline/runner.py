@@ -97,7 +97,7 @@ def execute(plan: RunPlan, pending: dict[str, list[Row]], address: str | None, p
     try:
         with ray_session(address or job.ray.address, namespace=job.ray.namespace, runtime_env=job.runtime_env,
                          num_cpus=job.ray.num_cpus):
-            _configure_ray_data(job.ray.actor_start_timeout_s)
+            configure_ray_data(job.ray.actor_start_timeout_s)
             # driver contexts (a Serve deployment) need Ray and are torn down before Ray stops
             with contextlib.ExitStack() as stack:
                 models = [stack.enter_context(plugin_for(m).driver_context(m)) for m in job.models]
@@ -116,7 +116,7 @@ def execute(plan: RunPlan, pending: dict[str, list[Row]], address: str | None, p
     except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (the CLI raises Terminated)
         execution.status, execution.error, execution.interrupted = "failed", "interrupted", exc
     except Exception as exc:
-        execution.status, execution.error = "failed", _one_line(exc)
+        execution.status, execution.error = "failed", one_line_error(exc)
         if "Timed out while starting actors" in execution.error:
             execution.error = (f"the model and judge actor pools did not all start within ray.actor_start_timeout_s="
                                f"{job.ray.actor_start_timeout_s} s: does the cluster have the CPUs/GPUs/memory their "
@@ -181,7 +181,7 @@ def _actor_counts(collection: Collection) -> list[dict[str, Any]]:
             for (m, a, n), count in sorted(served.items(), key=lambda item: tuple(str(x) for x in item[0]))]
 
 
-def _configure_ray_data(actor_start_timeout_s: int) -> None:
+def configure_ray_data(actor_start_timeout_s: int) -> None:
     """Quiet Ray Data, and have every actor pool start all its actors before it takes work (else the first replica
     ready takes every block in flight and the others idle)."""
     import logging
@@ -196,7 +196,7 @@ def _configure_ray_data(actor_start_timeout_s: int) -> None:
     context.wait_for_min_actors_s = actor_start_timeout_s
 
 
-def _one_line(exc: BaseException) -> str:
+def one_line_error(exc: BaseException) -> str:
     """The innermost informative message of a (possibly Ray-wrapped) exception chain, as one line: an evalray error
     anywhere in the chain (or quoted in a Ray traceback) wins, else the innermost exception's last line."""
     import re

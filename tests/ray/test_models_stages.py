@@ -105,7 +105,7 @@ def test_a_stage_fed_rows_without_the_schema_fails_in_one_line(ray_session):
     spec = parse_model_spec({"name": "m", "backend": "simulated", "source": "sim", "service_time_s": 0.0,
                              "resources": {"num_cpus": 0.25}})
     ds = plugin_for(spec).build_stage(ray_session.data.from_arrow(pa.table({"uid": ["a"], "kind": ["generate"]})), spec)
-    from evalray.pipeline.runner import _one_line
+    from evalray.pipeline.runner import one_line_error as _one_line
 
     with pytest.raises(Exception, match="input rows have no 'id' column") as info:
         ds.take_all()
