@@ -19,10 +19,11 @@ from pydantic import BaseModel, Field
 
 from evalray import __version__
 from evalray.errors import ConfigError
+from evalray.job.embed_spec import EmbedJobSpec
 from evalray.job.perf_spec import PerfJobSpec
 from evalray.job.spec import JobSpec
 
-Job = JobSpec | PerfJobSpec  # the job kinds, told apart by ``kind`` (both derive from evalray.job.base.JobBase)
+Job = JobSpec | PerfJobSpec | EmbedJobSpec  # the job kinds, told apart by ``kind`` (all derive from JobBase)
 
 RAY_VERSION = "2.60.0"
 JOB_MOUNT = "/home/ray/evalray"

@@ -26,6 +26,7 @@ import yaml
 from evalray.cluster.render import Job, cluster_job_dict, dns_name
 from evalray.errors import ConfigError
 from evalray.job.loader import apply_override, build_job, read_yaml
+from evalray.job.embed_spec import EmbedJobSpec
 from evalray.job.perf_spec import PerfJobSpec
 from evalray.job.spec import JobSpec
 
@@ -92,6 +93,8 @@ def stage_job(
     skipped: list[str] = []
     if isinstance(job, PerfJobSpec):
         uploaded = _stage_perf_prompts(cluster_job, job, working_dir, skipped)
+    elif isinstance(job, EmbedJobSpec):
+        uploaded = _stage_embed(cluster_job, job, working_dir, skipped)
     else:
         uploaded = (_stage_data_dirs(cluster_job, job, working_dir, skipped)
                     + _stage_model_sources(cluster_job, job, working_dir, skipped))
@@ -210,6 +213,32 @@ def _stage_model_sources(cluster_job: dict[str, Any], job: JobSpec, working_dir:
             files = 1
         cluster_job["models"][i]["source"] = target
         uploaded.append(f"{model.source} -> {target} ({files} files)")
+    return uploaded
+
+
+def _stage_embed(cluster_job: dict[str, Any], job: EmbedJobSpec, working_dir: Path, skipped: list[str]) -> list[str]:
+    """A ``kind: embed`` job's local data (a directory or one file per task) and local model directories."""
+    uploaded = []
+    for key, entries, field in (("benchmarks", job.benchmarks, "data_dir"), ("models", job.models, "source")):
+        for i, entry in enumerate(entries):
+            value = getattr(entry, field)
+            if not value or not is_local_path(value):
+                continue
+            source = Path(value).expanduser()
+            if not source.exists():
+                if field == "data_dir":
+                    raise ConfigError(f"{key}.{i}.data_dir: {value} does not exist")
+                continue  # a hub id
+            _refuse_secret(source, f"{key}.{i}.{field}")
+            folder = f"{'data' if field == 'data_dir' else 'models'}/{i}-{dns_name(source.resolve().name, 40)}"
+            if source.is_dir():
+                files, target = copy_tree(source, working_dir / folder, skipped), folder
+            else:
+                (working_dir / folder).mkdir(parents=True)
+                shutil.copy2(source, working_dir / folder / source.name)
+                files, target = 1, f"{folder}/{source.name}"
+            cluster_job[key][i][field] = target
+            uploaded.append(f"{value} -> {target} ({files} files)")
     return uploaded
 
 
