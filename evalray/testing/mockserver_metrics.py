@@ -8,7 +8,8 @@ really does, so tests can check scraped values against it.
   the mock's ``usage`` counts them; a chat request is its messages' words in order, each after a ``<role>`` marker)
   in full blocks of ``BLOCK_TOKENS``, chained by hash like vLLM's block cache; hits are the tokens of the leading
   blocks already seen (an LRU of ``MAX_BLOCKS`` blocks). Unique prompts hit 0; prompts sharing a prefix hit
-  ``floor(P / 16) * 16`` tokens each after the first.
+  ``floor(P / 16) * 16`` tokens each after the first. This accounting starts with the first ``GET /metrics`` (a
+  scraper's first scrape comes before its first request), so a server nobody scrapes pays nothing for it.
 * ``vllm:request_success_total``: requests answered completely; ``vllm:prompt_tokens_total`` and
   ``vllm:generation_tokens_total``: their tokens.
 
@@ -48,10 +49,13 @@ class MockMetrics:
         self.queries = 0
         self.hits = 0
         self.blocks: collections.OrderedDict[int, None] = collections.OrderedDict()
+        self.scraped = False  # prefix-cache accounting runs from the first render()
 
     def started(self, request: dict[str, Any]) -> None:
         """A completion request begins being answered: running + 1, prefix-cache lookup and insert."""
         self.running += 1
+        if not self.scraped:
+            return
         words = prompt_words(request)
         full = len(words) // BLOCK_TOKENS
         self.queries += len(words)
@@ -75,6 +79,7 @@ class MockMetrics:
             self.generation_tokens += completion_tokens
 
     def render(self) -> bytes:
+        self.scraped = True
         labels = f'{{engine="0",model_name="{self.model}"}}'
         usage = min(1.0, self.running / self.kv_slots)
         rows = (("vllm:num_requests_running", "gauge", "Requests being answered.", self.running),

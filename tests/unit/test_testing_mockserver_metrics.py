@@ -12,6 +12,9 @@ def _prompt(words: list[str]) -> dict:
 
 def test_prefix_hits_count_the_leading_full_blocks_already_seen():
     metrics = MockMetrics("m")
+    metrics.started(_prompt(["x"] * 32))  # before the first scrape: not looked up
+    assert metrics.queries == 0 and metrics.running == 1
+    metrics.render()
     shared = [f"p{i}" for i in range(40)]  # two full blocks of 16, then 8 words
     metrics.started(_prompt(shared + ["a"] * 10))
     assert metrics.hits == 0 and metrics.queries == 50
@@ -19,11 +22,12 @@ def test_prefix_hits_count_the_leading_full_blocks_already_seen():
     assert metrics.hits == 2 * BLOCK_TOKENS  # the third block differs (p32..p39 + b...)
     metrics.started(_prompt([f"u{i}" for i in range(50)]))
     assert metrics.hits == 2 * BLOCK_TOKENS and metrics.queries == 150
-    assert metrics.running == 3
+    assert metrics.running == 4
 
 
 def test_chat_messages_and_the_rendered_page_parse_back():
     metrics = MockMetrics("m", kv_slots=4)
+    metrics.render()
     request = {"messages": [{"role": "user", "content": " ".join(["w"] * 31)}]}  # <user> + 31 words: 2 blocks
     metrics.started(request)
     metrics.started(request)
