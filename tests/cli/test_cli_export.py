@@ -63,3 +63,13 @@ def test_export_perf_and_eval_runs(tmp_path, monkeypatch):
         done = _export(*args)
         assert done.returncode == 2 and done.stderr.startswith("error: export") and message in done.stderr, done.stderr
         assert len(done.stderr.strip().splitlines()) == 1 and not done.stdout
+
+
+def test_perf_to_an_absent_tracker_stops_before_any_load(tmp_path):
+    if importlib.util.find_spec("wandb") is not None:
+        return
+    done = subprocess.run([sys.executable, "-m", "evalray.cli.main", "perf", "--url", "http://127.0.0.1:9/v1",
+                           "--model", "m", "--local", "--to", "wandb", "-o", str(tmp_path)], capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 2 and "'wandb' package is not installed" in done.stderr, done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1 and not (tmp_path / "perf.json").exists()
