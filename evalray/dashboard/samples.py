@@ -191,6 +191,8 @@ def page_of(data: SampleFile, subset: str | None = None, status: str = "all", te
     chosen = indices[(page - 1) * page_size: page * page_size]
     rows = data.table.take(pa.array(chosen, type=pa.int64())).to_pylist() if chosen.size else []
     for row, index in zip(rows, chosen):
+        for column in KNOWN_COLUMNS:  # not every run kind writes every column (an embed run has no mode, ...)
+            row.setdefault(column, None)
         row["_row"] = int(index)
         row["_score"] = None if math.isnan(data.score[index]) else float(data.score[index])
         row["_correct"] = bool(data.correct[index])
