@@ -75,9 +75,14 @@ class Scraper:
         self.errors: dict[str, int] = {}
         self.last_error: str | None = None
         self._stop = threading.Event()
+        self._lock = threading.Lock()  # the final scrape may meet a late one of the thread
         self._thread: threading.Thread | None = None
 
     def scrape_once(self) -> None:
+        with self._lock:
+            self._scrape()
+
+    def _scrape(self) -> None:
         if len(self.times) >= self.spec.max_samples:
             return
         when = time.time()
@@ -98,7 +103,7 @@ class Scraper:
 
     def _loop(self) -> None:
         while not self._stop.wait(self.spec.interval_s):
-            if len(self.times) >= self.spec.max_samples:
+            if len(self.times) >= self.spec.max_samples - 1:  # the last one is kept for the scrape after the end
                 return
             self.scrape_once()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import http.server
 import threading
+import time
 
 import pytest
 
@@ -87,11 +88,13 @@ def test_scrapes_are_bounded_and_http_errors_counted_by_status(status):
         scraper = Scraper(ServerMetricsSpec(url=url, interval_s=0.05, max_samples=3), "http://x/v1")
         scraper.start()
         threading.Event().wait(0.4)
+        stopping = time.time()
         entry = scraper.stop(0.0)
     finally:
         server.shutdown()
     if status == 200:
         assert entry["samples"] == 3 and entry["series"]["vllm:num_requests_running"] == [5.0] * 3
+        assert scraper.times[-1] >= stopping > scraper.times[-2]  # the thread stopped at 2, keeping one for the end
     else:
         assert entry["samples"] == 0 and entry["errors"]["http_404"] >= 3
 
