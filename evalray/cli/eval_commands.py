@@ -36,9 +36,7 @@ def run(
 
     Exit codes: 0 completed, 1 failed, 2 bad job file or usage, 3 partial (some samples errored or missing), 130
     interrupted (Ctrl-C), 143 terminated (SIGTERM). Results collected before a failure or signal are written."""
-    import signal
-
-    from evalray.errors import ConfigError, EvalrayError, PartialRun, StoppedRun, Terminated
+    from evalray.errors import ConfigError
     from evalray.job.loader import load_job
 
     job = load_job(job_file, set_ or [])
@@ -55,6 +53,20 @@ def run(
     if job.kind == "embed":
         run_embed(job, address, output, quiet, allow_partial)
         return
+    if job.kind == "opencompass":
+        from evalray.cli.opencompass_commands import run_opencompass
+
+        run_opencompass(job, address, output, quiet, allow_partial)
+        return
+    run_eval(job, address, output, quiet, allow_partial, resume=True if resume else (False if fresh else None))
+
+
+def run_eval(job, address: Optional[str], output: Optional[str], quiet: bool, allow_partial: bool,
+             resume: Optional[bool] = None) -> None:
+    """Run an eval job: progress, table, the exit code from the run's status (``evalray run`` and ``evalray eval``)."""
+    import signal
+
+    from evalray.errors import EvalrayError, PartialRun, StoppedRun, Terminated
     from evalray.pipeline.runner import run_job
     from evalray.results.report import console_table
     from evalray.runtime import filtered_stderr
@@ -68,8 +80,7 @@ def run(
     signal.signal(signal.SIGTERM, terminate)
     try:
         with filtered_stderr():
-            outcome = run_job(job, address=address, output=output, progress=not quiet,
-                              resume=True if resume else (False if fresh else None))
+            outcome = run_job(job, address=address, output=output, progress=not quiet, resume=resume)
     except KeyboardInterrupt:  # results collected so far are written by now
         signal_name, code = ("SIGTERM", 143) if terminated else ("Ctrl-C", 130)
         raise StoppedRun(f"stopped by {signal_name}; partial results in {output or job.output} "

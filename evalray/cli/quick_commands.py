@@ -43,37 +43,6 @@ def eval_command(
 
         typer.echo(yaml.safe_dump(data, sort_keys=False).rstrip())
         return
-    run_eval(job, address, quiet, allow_partial)
+    from evalray.cli.eval_commands import run_eval
 
-
-def run_eval(job, address: Optional[str], quiet: bool, allow_partial: bool) -> None:
-    """Run an eval job as `evalray run` does: progress, table, the exit code from the run's status."""
-    import signal
-
-    from evalray.errors import EvalrayError, PartialRun, StoppedRun, Terminated
-    from evalray.pipeline.runner import run_job
-    from evalray.results.report import console_table
-    from evalray.runtime import filtered_stderr
-
-    terminated: list[int] = []
-
-    def terminate(signum, frame):
-        terminated.append(signum)
-        raise Terminated()
-
-    signal.signal(signal.SIGTERM, terminate)
-    try:
-        with filtered_stderr():
-            outcome = run_job(job, address=address, progress=not quiet)
-    except KeyboardInterrupt:
-        signal_name, code = ("SIGTERM", 143) if terminated else ("Ctrl-C", 130)
-        raise StoppedRun(f"stopped by {signal_name}; partial results in {job.output}", code) from None
-    if not quiet:
-        console_table(outcome.result)
-    typer.echo(f"results: {outcome.output}")
-    status = outcome.result["status"]
-    if status == "failed":
-        raise EvalrayError(f"run failed: {outcome.result.get('error')} (partial results in {outcome.output})")
-    if status == "partial" and not allow_partial:
-        errors = sum(c["errors"] for c in outcome.result["counts"])
-        raise PartialRun(f"run partial: {errors} samples errored (--allow-partial to exit 0)")
+    run_eval(job, address, None, quiet, allow_partial)

@@ -137,6 +137,15 @@ def copy_tree(source: Path, target: Path, skipped: list[str]) -> int:
     return sum(1 for p in target.rglob("*") if p.is_file())
 
 
+def copy_local(source: Path, folder: str, working_dir: Path, skipped: list[str]) -> tuple[int, str]:
+    """A local file or directory copied under ``working_dir/folder``: (files copied, its path in the working_dir)."""
+    if source.is_dir():
+        return copy_tree(source, working_dir / folder, skipped), folder
+    (working_dir / folder).mkdir(parents=True)
+    shutil.copy2(source, working_dir / folder / source.name)
+    return 1, f"{folder}/{source.name}"
+
+
 def _refuse_secret(source: Path, key: str) -> None:
     parts = source.expanduser().resolve().parts
     if any(looks_secret(part) for part in parts[-1:]) or any(part in (".ssh", ".aws", ".gnupg") for part in parts):
@@ -172,12 +181,7 @@ def _stage_entry(raw: dict[str, Any], bench: Any, key: str, prefix: str, working
             raise ConfigError(f"{key}.{field}: {value} does not exist")
         _refuse_secret(source, f"{key}.{field}")
         folder = f"data/{prefix}-{field.replace('_', '-')}-{dns_name(source.resolve().stem, 40)}"
-        if source.is_dir():
-            files, target = copy_tree(source, working_dir / folder, skipped), folder
-        else:
-            (working_dir / folder).mkdir(parents=True)
-            shutil.copy2(source, working_dir / folder / source.name)
-            files, target = 1, f"{folder}/{source.name}"
+        files, target = copy_local(source, folder, working_dir, skipped)
         raw[field] = target
         uploaded.append(f"{value} -> {target} ({files} files)")
     if getattr(bench, "collection", None) is not None:
@@ -231,12 +235,7 @@ def _stage_embed(cluster_job: dict[str, Any], job: EmbedJobSpec, working_dir: Pa
                 continue  # a hub id
             _refuse_secret(source, f"{key}.{i}.{field}")
             folder = f"{'data' if field == 'data_dir' else 'models'}/{i}-{dns_name(source.resolve().name, 40)}"
-            if source.is_dir():
-                files, target = copy_tree(source, working_dir / folder, skipped), folder
-            else:
-                (working_dir / folder).mkdir(parents=True)
-                shutil.copy2(source, working_dir / folder / source.name)
-                files, target = 1, f"{folder}/{source.name}"
+            files, target = copy_local(source, folder, working_dir, skipped)
             cluster_job[key][i][field] = target
             uploaded.append(f"{value} -> {target} ({files} files)")
     return uploaded

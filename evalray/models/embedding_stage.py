@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from evalray.job.embed_spec import EmbeddingModelSpec
+from evalray.models.stage import map_batches_options
 from evalray.rows import EMBEDDING_TYPE
 
 
@@ -20,14 +21,13 @@ def _identity() -> tuple[str, str]:
     return context.get_actor_id() or "driver", context.get_node_id()
 
 
-def _options(spec: EmbeddingModelSpec) -> dict[str, Any]:
-    resources = spec.resources
-    return {
-        "num_cpus": resources.num_cpus,
-        "num_gpus": resources.num_gpus or None,
-        "memory": int(resources.memory_gb * 1024**3) if resources.memory_gb else None,
-        "accelerator_type": resources.accelerator_type,
-    }
+def _with_identity(batch, actor_id: str, node_id: str):
+    """The batch with the ``served_by`` / ``node_id`` columns of the actor that answered it."""
+    import pyarrow as pa
+
+    n = batch.num_rows
+    return (batch.append_column("served_by", pa.array([actor_id] * n, type=pa.string()))
+            .append_column("node_id", pa.array([node_id] * n, type=pa.string())))
 
 
 def _secrets(spec: EmbeddingModelSpec) -> dict[str, str]:
@@ -63,10 +63,7 @@ class EncodeActor:
         flat = pa.array(vectors.reshape(-1), type=pa.float32())
         embedding = pa.FixedSizeListArray.from_arrays(flat, vectors.shape[1]).cast(EMBEDDING_TYPE) \
             if len(texts) else pa.array([], type=EMBEDDING_TYPE)
-        n = len(texts)
-        return (batch.append_column("embedding", embedding)
-                .append_column("served_by", pa.array([self.actor_id] * n, type=pa.string()))
-                .append_column("node_id", pa.array([self.node_id] * n, type=pa.string())))
+        return _with_identity(batch.append_column("embedding", embedding), self.actor_id, self.node_id)
 
 
 class RerankActor:
@@ -83,10 +80,9 @@ class RerankActor:
         import pyarrow as pa
 
         scores = self.reranker.score(batch.column("query").to_pylist(), batch.column("document").to_pylist())
-        n = batch.num_rows
-        return (batch.append_column("rerank_score", pa.array([float(s) for s in scores], type=pa.float64()))
-                .append_column("served_by", pa.array([self.actor_id] * n, type=pa.string()))
-                .append_column("node_id", pa.array([self.node_id] * n, type=pa.string())))
+        return _with_identity(batch.append_column("rerank_score", pa.array([float(s) for s in scores],
+                                                                           type=pa.float64())),
+                              self.actor_id, self.node_id)
 
 
 def pool_stage(dataset, spec: EmbeddingModelSpec):
@@ -105,5 +101,5 @@ def pool_stage(dataset, spec: EmbeddingModelSpec):
         batch_size=spec.batch_size,
         batch_format="pyarrow",
         zero_copy_batch=True,
-        **_options(spec),
+        **map_batches_options(spec),
     )

