@@ -12,7 +12,7 @@ from evalray.errors import ConfigError
 
 
 def export(
-    runs: list[str] = typer.Argument(..., metavar="RUN_DIR...", help="Run directories (or their perf.json / result.json)."),
+    runs: list[str] = typer.Argument(..., metavar="RUN_DIR", help="Run directories (or their perf.json / result.json)."),
     fmt: str = typer.Option("csv", "--format", "-f", help="csv or jsonl."),
     output: Optional[str] = typer.Option(None, "--output", "-o", help="Write to this file (default: stdout)."),
     to: Optional[str] = typer.Option(None, "--to", help="Also log to wandb or mlflow (the package must be "
