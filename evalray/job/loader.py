@@ -251,6 +251,9 @@ def _spec_class(kind: Any, origin: str) -> type[BaseModel]:
     from evalray.job.embed_spec import EmbedJobSpec  # embedding models and rerankers
 
     kinds["embed"] = EmbedJobSpec
+    from evalray.job.opencompass_spec import OpenCompassJobSpec  # OpenCompass itself, in its own environment
+
+    kinds["opencompass"] = OpenCompassJobSpec
     if kind not in kinds:
         raise ConfigError(f"{origin}: kind: unknown job kind '{_short(kind)[:_SHOWN]}'"
                           f"{did_you_mean(kind[:_SHOWN], list(kinds))}")

@@ -1,0 +1,89 @@
+"""``kind: opencompass`` end to end: OpenCompass 0.5.4 itself, in its cached isolated environment, runs obqa_gen
+(openbookqa, openbookqa_fact) and SuperGLUE_CB_gen from the local bundle against a scripted OpenAI-compatible server on 127.0.0.1, each config a Ray task; the
+scores in result.json equal OpenCompass's own results JSON and summary CSV of that run, and what the script's
+answers earn on the bundle's gold labels.
+
+Skips with a reason when the bundle is absent, or when the environment is not cached yet and no package index
+serves opencompass (the first run installs it, minutes; later runs reuse it)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import run_cli, shared_data
+
+LIMIT = 20
+
+
+def ready_env() -> Path:
+    from evalray.errors import BackendError
+    from evalray.pipeline.opencompass_env import OPENCOMPASS_VERSION, ensure_env, env_dir, is_ready
+
+    if not is_ready(env_dir()):
+        probe = subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d",
+                                str(env_dir().parent / ".probe"), f"opencompass=={OPENCOMPASS_VERSION}"],
+                               capture_output=True, text=True, timeout=120)
+        if probe.returncode != 0:
+            pytest.skip(f"the OpenCompass environment is not cached and no package index serves "
+                        f"opencompass=={OPENCOMPASS_VERSION}: {probe.stderr.strip()[-200:]}")
+    try:
+        return ensure_env()
+    except BackendError as exc:
+        pytest.skip(f"the OpenCompass environment cannot be prepared: {exc}")
+
+
+def always_a_scores(bundle: Path) -> dict[str, float]:
+    """Accuracy (percent) of answering 'A' to the first LIMIT items, from the bundle's gold labels."""
+    cb = [json.loads(line)["label"] for line in
+          (bundle / "SuperGLUE" / "CB" / "val.jsonl").read_text().splitlines()[:LIMIT]]
+    main = [json.loads(line)["answerKey"] for line in
+            (bundle / "openbookqa" / "Main" / "test.jsonl").read_text().splitlines()[:LIMIT]]
+    fact = [json.loads(line)["answerKey"] for line in
+            (bundle / "openbookqa" / "Additional" / "test_complete.jsonl").read_text().splitlines()[:LIMIT]]
+    return {"CB": 100 * cb.count("contradiction") / LIMIT, "openbookqa": 100 * main.count("A") / LIMIT,
+            "openbookqa_fact": 100 * fact.count("A") / LIMIT}
+
+
+@pytest.mark.slow
+def test_opencompass_obqa_cb_match_opencompass_summary(tmp_path):
+    from evalray.testing.scripted_chat import ScriptedChat
+
+    bundle = shared_data("opencompass/data")
+    ready_env()
+    with ScriptedChat(lambda prompt: "A") as server:
+        job = {"name": "oc-e2e", "kind": "opencompass", "output": str(tmp_path / "run"),
+               "models": [{"name": "scripted", "backend": "openai", "source": server.url, "model_id": "scripted"}],
+               "opencompass": {"datasets": ["obqa_gen", "SuperGLUE_CB_gen"], "data_dir": str(bundle), "limit": LIMIT,
+                               "max_out_len": 16, "batch_size": 4}}
+        (tmp_path / "job.yaml").write_text(yaml.safe_dump(job))
+        done = run_cli("run", str(tmp_path / "job.yaml"), "-q", timeout=1200)
+        prompts = list(server.prompts)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
+    assert len(prompts) == 3 * LIMIT  # openbookqa, openbookqa_fact, CB: LIMIT items each
+    assert any(p.startswith("Given the fact:") for p in prompts) and any("\nA. " in p for p in prompts)
+    result = json.loads((tmp_path / "run" / "result.json").read_text())
+    assert result["status"] == "completed" and result["env"]["opencompass"] == "0.5.4"
+    ours = {r["benchmark"].removeprefix("opencompass:"): r for r in result["scores"] if r["metric"] == "accuracy"}
+    assert set(ours) == {"CB", "openbookqa", "openbookqa_fact"}
+    assert all(r["n"] == LIMIT for r in ours.values())
+    # OpenCompass's own numbers for this run: its results JSON (full precision) and its summary CSV (2 decimals)
+    summaries = sorted((tmp_path / "run" / "opencompass").glob("scripted/*/outputs/*/summary/summary_*.csv"))
+    assert len(summaries) == 2, summaries
+    table = {}
+    for path in summaries:
+        for row in csv.DictReader(path.open()):
+            table[row["dataset"]] = float(row["scripted"])
+        run_dir = path.parent.parent
+        for file in (run_dir / "results" / "scripted").glob("*.json"):
+            assert ours[file.stem]["value"] * 100 == pytest.approx(json.loads(file.read_text())["accuracy"], abs=1e-9)
+    assert set(table) == set(ours)
+    for name, row in ours.items():
+        assert round(row["value"] * 100, 2) == pytest.approx(table[name], abs=1e-9), name
+    assert {k: round(v["value"] * 100, 6) for k, v in ours.items()} == pytest.approx(always_a_scores(bundle))
