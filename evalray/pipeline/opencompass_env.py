@@ -127,3 +127,25 @@ def _last_error(log: Path) -> str:
         if line.startswith("ERROR:") or "Error" in line.split(":")[0]:
             return line[:300]
     return lines[-1][:300] if lines else "pip failed"
+
+
+def dataset_configs(path: Path) -> dict[str, Path]:
+    """Every dataset config the environment's OpenCompass ships, by name (``siqa_gen`` -> its file), read from the
+    files without importing OpenCompass."""
+    found: dict[str, Path] = {}
+    for root in sorted(path.glob("lib/python*/site-packages/opencompass/configs/datasets")):
+        for file in sorted(root.glob("**/*.py")):
+            if file.stem != "__init__":
+                found.setdefault(file.stem, file)
+    return found
+
+
+def check_datasets(path: Path, names: list[str]) -> None:
+    """A :class:`ConfigError` of one line for a dataset config name this OpenCompass does not have."""
+    from evalray.errors import ConfigError, did_you_mean
+
+    known = dataset_configs(path)
+    for name in names:
+        if name not in known:
+            raise ConfigError(f"opencompass.datasets: OpenCompass {OPENCOMPASS_VERSION} has no dataset config "
+                              f"'{name}'{did_you_mean(name, list(known))}")

@@ -102,7 +102,7 @@ def run_opencompass_job(job: OpenCompassJobSpec, address: str | None = None, out
     import ray
 
     from evalray.models.registry import plugin_for
-    from evalray.pipeline.opencompass_env import OPENCOMPASS_VERSION, ensure_env, env_python
+    from evalray.pipeline.opencompass_env import OPENCOMPASS_VERSION, check_datasets, ensure_env, env_python
     from evalray.pipeline.runner import RunOutcome, one_line_error
     from evalray.results import writers
     from evalray.runtime import ray_session
@@ -113,7 +113,13 @@ def run_opencompass_job(job: OpenCompassJobSpec, address: str | None = None, out
     target = output or job.output
     local = writers.local_path(target)
     work_root = (local if local is not None else Path(".")).resolve() / "opencompass"
-    python = str(env_python(ensure_env(oc.env_dir, oc.install_timeout_s)))  # one line when it cannot be installed
+    if oc.data_dir and not Path(oc.data_dir).is_dir():
+        from evalray.errors import ConfigError
+
+        raise ConfigError(f"opencompass.data_dir: {oc.data_dir} is not a directory (the OpenCompass data bundle)")
+    env = ensure_env(oc.env_dir, oc.install_timeout_s)  # one line when it cannot be installed
+    check_datasets(env, oc.datasets)
+    python = str(env_python(env))
     data_dir = str(Path(oc.data_dir).resolve()) if oc.data_dir else None
     scores: list[Row] = []
     counts: list[Row] = []
