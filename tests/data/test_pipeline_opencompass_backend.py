@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import run_cli, shared_data
+from tests.conftest import free_port, run_cli, shared_data
 
 LIMIT = 20
 
@@ -51,6 +51,28 @@ def always_a_scores(bundle: Path) -> dict[str, float]:
             "openbookqa_fact": 100 * fact.count("A") / LIMIT}
 
 
+def matches_opencompass(run: Path, model: str, datasets: set[str], configs: int) -> dict[str, dict]:
+    """result.json's accuracy rows of ``model``, checked against OpenCompass's own numbers for the run: its results
+    JSON (full precision) and its summary CSV (2 decimals), one summary per dataset config."""
+    result = json.loads((run / "result.json").read_text())
+    assert result["status"] == "completed" and result["env"]["opencompass"] == "0.5.4", result.get("error")
+    ours = {r["benchmark"].removeprefix("opencompass:"): r for r in result["scores"]
+            if r["metric"] == "accuracy" and r["model"] == model}
+    assert set(ours) == datasets
+    summaries = sorted((run / "opencompass").glob(f"{model}/*/outputs/*/summary/summary_*.csv"))
+    assert len(summaries) == configs, summaries
+    table = {}
+    for path in summaries:
+        for row in csv.DictReader(path.open()):
+            table[row["dataset"]] = float(row[model])
+        for file in (path.parent.parent / "results" / model).glob("*.json"):
+            assert ours[file.stem]["value"] * 100 == pytest.approx(json.loads(file.read_text())["accuracy"], abs=1e-9)
+    assert set(table) == datasets
+    for name, row in ours.items():
+        assert round(row["value"] * 100, 2) == pytest.approx(table[name], abs=1e-9), name
+    return ours
+
+
 @pytest.mark.slow
 def test_opencompass_obqa_cb_match_opencompass_summary(tmp_path):
     from evalray.testing.scripted_chat import ScriptedChat
@@ -68,22 +90,26 @@ def test_opencompass_obqa_cb_match_opencompass_summary(tmp_path):
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
     assert len(prompts) == 3 * LIMIT  # openbookqa, openbookqa_fact, CB: LIMIT items each
     assert any(p.startswith("Given the fact:") for p in prompts) and any("\nA. " in p for p in prompts)
-    result = json.loads((tmp_path / "run" / "result.json").read_text())
-    assert result["status"] == "completed" and result["env"]["opencompass"] == "0.5.4"
-    ours = {r["benchmark"].removeprefix("opencompass:"): r for r in result["scores"] if r["metric"] == "accuracy"}
-    assert set(ours) == {"CB", "openbookqa", "openbookqa_fact"}
+    ours = matches_opencompass(tmp_path / "run", "scripted", {"CB", "openbookqa", "openbookqa_fact"}, 2)
     assert all(r["n"] == LIMIT for r in ours.values())
-    # OpenCompass's own numbers for this run: its results JSON (full precision) and its summary CSV (2 decimals)
-    summaries = sorted((tmp_path / "run" / "opencompass").glob("scripted/*/outputs/*/summary/summary_*.csv"))
-    assert len(summaries) == 2, summaries
-    table = {}
-    for path in summaries:
-        for row in csv.DictReader(path.open()):
-            table[row["dataset"]] = float(row["scripted"])
-        run_dir = path.parent.parent
-        for file in (run_dir / "results" / "scripted").glob("*.json"):
-            assert ours[file.stem]["value"] * 100 == pytest.approx(json.loads(file.read_text())["accuracy"], abs=1e-9)
-    assert set(table) == set(ours)
-    for name, row in ours.items():
-        assert round(row["value"] * 100, 2) == pytest.approx(table[name], abs=1e-9), name
     assert {k: round(v["value"] * 100, 6) for k, v in ours.items()} == pytest.approx(always_a_scores(bundle))
+
+
+@pytest.mark.slow
+def test_opencompass_against_a_model_evalray_serves(tmp_path):
+    """backend: serve: evalray deploys builtin:tiny-llama (hf engine) with Ray Serve and OpenCompass talks to its
+    URL (random weights: the score is whatever OpenCompass's postprocessor makes of the text, and it must be the
+    same number in result.json and in OpenCompass's own summary)."""
+    bundle = shared_data("opencompass/data")
+    ready_env()
+    job = {"name": "oc-serve", "kind": "opencompass", "output": str(tmp_path / "run"),
+           "models": [{"name": "tiny", "backend": "serve", "source": "builtin:tiny-llama", "chat": True,
+                       "dtype": "float32", "resources": {"num_cpus": 0.5},
+                       "serving": {"engine": "hf", "port": free_port(), "app_name": "evalray-oc-test"}}],
+           "opencompass": {"datasets": ["SuperGLUE_CB_gen"], "data_dir": str(bundle), "limit": 8, "max_out_len": 8,
+                           "batch_size": 4, "max_seq_len": 2048}}
+    (tmp_path / "job.yaml").write_text(yaml.safe_dump(job))
+    done = run_cli("run", str(tmp_path / "job.yaml"), "-q", timeout=1200)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
+    ours = matches_opencompass(tmp_path / "run", "tiny", {"CB"}, 1)
+    assert ours["CB"]["n"] == 8
