@@ -7,7 +7,8 @@
    (:func:`evalray.pipeline.opencompass_task.run_task`);
 3. **convert**: OpenCompass's per-dataset results JSON into ``result.json`` score rows, one per (model, dataset,
    metric): benchmark ``opencompass:<dataset abbr>``, metric OpenCompass's name, value OpenCompass's number / 100
-   (OpenCompass reports percentages, evalray fractions), n the dataset's predictions. OpenCompass's own summary CSV
+   (OpenCompass reports percentages, evalray fractions), n the dataset's predictions, and for ``accuracy`` the
+   stderr and 95% interval from OpenCompass's per-item ``correct`` verdicts. OpenCompass's own summary CSV
    and work directory stay under ``<output>/opencompass/``.
 """
 
@@ -84,15 +85,32 @@ def convert(model: str, outcome: dict[str, Any]) -> tuple[list[Row], list[Row]]:
     counts: list[Row] = []
     for abbr, result in outcome.get("results", {}).items():
         n = int(outcome.get("counts", {}).get(abbr, 0))
+        verdicts = (outcome.get("correct") or {}).get(abbr)
         for metric, value in result.items():
             if metric == "details" or isinstance(value, bool) or not isinstance(value, (int, float)):
                 continue
-            scores.append(dict(model=model, benchmark=benchmark_name(abbr), subset=None, metric=metric,
-                               level="overall", value=float(value) / 100.0, stderr=None, ci_low=None, ci_high=None,
-                               n=n))
+            row = dict(model=model, benchmark=benchmark_name(abbr), subset=None, metric=metric, level="overall",
+                       value=float(value) / 100.0, stderr=None, ci_low=None, ci_high=None, n=n)
+            if metric == "accuracy" and verdicts and len(verdicts) == n:
+                row.update(interval(verdicts, row["value"]))
+            scores.append(row)
         counts.append(dict(model=model, benchmark=benchmark_name(abbr), samples=n, errors=0, expected=n,
                            duplicates=0))
     return scores, counts
+
+
+def interval(verdicts: list[bool], value: float) -> dict[str, float | None]:
+    """stderr and 95% interval of an accuracy from OpenCompass's per-item verdicts (evalray's formulas), when they
+    agree with its number."""
+    from evalray.scoring.metrics import confidence_interval, mean_stderr
+
+    import math
+
+    mean, stderr = mean_stderr([float(v) for v in verdicts])
+    if abs(mean - value) > 1e-9 or math.isnan(stderr):
+        return {}
+    low, high = confidence_interval(value, stderr)
+    return {"stderr": stderr, "ci_low": low, "ci_high": high}
 
 
 def run_opencompass_job(job: OpenCompassJobSpec, address: str | None = None, output: str | None = None):

@@ -78,8 +78,9 @@ def data_cache(data_dir: str, scratch: Path) -> str:
 
 
 def run_task(task: dict[str, Any]) -> dict[str, Any]:
-    """Run one dataset config for one model; returns ``{"summary": [csv rows], "results": {abbr: json}, "counts":
-    {abbr: predictions}, "work_dir": ...}``, or ``{"error": one line}``."""
+    """Run one dataset config for one model; returns ``{"summary": [csv rows], "results": {abbr: json without its
+    details}, "counts": {abbr: predictions}, "correct": {abbr: per-item verdicts or None}, "work_dir": ...}``, or
+    ``{"error": one line}``."""
     work = Path(task["work_dir"])
     work.mkdir(parents=True, exist_ok=True)
     try:
@@ -108,13 +109,23 @@ def run_task(task: dict[str, Any]) -> dict[str, Any]:
     with open(summaries[-1], newline="", encoding="utf-8") as handle:
         summary = list(csv.DictReader(handle))
     abbr = task["model"]["abbr"]
-    results, counts = {}, {}
+    results, counts, correct = {}, {}, {}
     for path in sorted((run_dir / "results" / abbr).glob("*.json")):
-        results[path.stem] = {k: v for k, v in json.loads(path.read_text(encoding="utf-8")).items()
-                              if k != "details"}  # per-item details stay in the work directory
+        data = json.loads(path.read_text(encoding="utf-8"))
+        results[path.stem] = {k: v for k, v in data.items() if k != "details"}  # the details stay in the work dir
+        correct[path.stem] = item_verdicts(data.get("details"))
     for path in sorted((run_dir / "predictions" / abbr).glob("*.json")):
         counts[path.stem] = len(json.loads(path.read_text(encoding="utf-8")))
-    return {"summary": summary, "results": results, "counts": counts, "work_dir": str(run_dir)}
+    return {"summary": summary, "results": results, "counts": counts, "correct": correct, "work_dir": str(run_dir)}
+
+
+def item_verdicts(details: Any) -> list[bool] | None:
+    """The per-item ``correct`` verdicts of an evaluator's details (AccEvaluator and others write them), or None."""
+    items = details.values() if isinstance(details, dict) else details if isinstance(details, list) else []
+    verdicts = [item["correct"] for item in items if isinstance(item, dict) and "correct" in item]
+    if not verdicts or not all(isinstance(v, bool) for v in verdicts):
+        return None
+    return verdicts
 
 
 def last_line(log: Path) -> str:

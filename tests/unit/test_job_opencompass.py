@@ -60,6 +60,21 @@ def test_convert_percentages_to_fractions_with_counts():
         CountRow(**row)
 
 
+def test_accuracy_interval_from_the_per_item_verdicts():
+    from evalray.pipeline.opencompass_task import item_verdicts
+    from evalray.scoring.metrics import mean_stderr
+
+    details = {"type": "GEN", **{str(i): {"pred": "A", "correct": i < 3} for i in range(8)}}
+    verdicts = item_verdicts(details)
+    assert verdicts == [True] * 3 + [False] * 5 and item_verdicts({"type": "GEN"}) is None
+    outcome = {"results": {"CB": {"accuracy": 37.5}}, "counts": {"CB": 8}, "correct": {"CB": verdicts}}
+    [row], _ = convert("m", outcome)
+    assert row["stderr"] == pytest.approx(mean_stderr([1.0] * 3 + [0.0] * 5)[1])
+    assert row["ci_low"] < 0.375 < row["ci_high"]
+    disagreeing = {**outcome, "correct": {"CB": [True] * 8}}  # verdicts that are not OpenCompass's number: none
+    assert convert("m", disagreeing)[0][0]["stderr"] is None
+
+
 def test_data_cache_links_a_bundle_not_named_data(tmp_path):
     bundle = tmp_path / "bundle"
     bundle.mkdir()
