@@ -120,12 +120,17 @@ def run_task(task: dict[str, Any]) -> dict[str, Any]:
 
 
 def item_verdicts(details: Any) -> list[bool] | None:
-    """The per-item ``correct`` verdicts of an evaluator's details (AccEvaluator and others write them), or None."""
+    """Per-item verdicts from an evaluator's details: its ``correct`` flags where it writes them, else whether the
+    postprocessed prediction equals the reference (AccEvaluator's details); None when neither is there. The runner
+    uses them only where their mean is OpenCompass's number."""
     items = details.values() if isinstance(details, dict) else details if isinstance(details, list) else []
-    verdicts = [item["correct"] for item in items if isinstance(item, dict) and "correct" in item]
-    if not verdicts or not all(isinstance(v, bool) for v in verdicts):
-        return None
-    return verdicts
+    items = [item for item in items if isinstance(item, dict)]
+    if items and all(isinstance(item.get("correct"), bool) for item in items):
+        return [item["correct"] for item in items]
+    if items and all(isinstance(item.get("predictions"), str) and isinstance(item.get("references"), str)
+                     for item in items):
+        return [item["predictions"] == item["references"] for item in items]
+    return None
 
 
 def last_line(log: Path) -> str:

@@ -92,6 +92,7 @@ def test_opencompass_obqa_cb_match_opencompass_summary(tmp_path):
     assert any(p.startswith("Given the fact:") for p in prompts) and any("\nA. " in p for p in prompts)
     ours = matches_opencompass(tmp_path / "run", "scripted", {"CB", "openbookqa", "openbookqa_fact"}, 2)
     assert all(r["n"] == LIMIT for r in ours.values())
+    assert all(r["ci_low"] < r["value"] < r["ci_high"] and r["stderr"] > 0 for r in ours.values())
     assert {k: round(v["value"] * 100, 6) for k, v in ours.items()} == pytest.approx(always_a_scores(bundle))
 
 

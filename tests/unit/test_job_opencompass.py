@@ -67,6 +67,9 @@ def test_accuracy_interval_from_the_per_item_verdicts():
     details = {"type": "GEN", **{str(i): {"pred": "A", "correct": i < 3} for i in range(8)}}
     verdicts = item_verdicts(details)
     assert verdicts == [True] * 3 + [False] * 5 and item_verdicts({"type": "GEN"}) is None
+    acc_details = {"type": "GEN", "0": {"predictions": "A", "references": "A"}, "1": {"predictions": "",
+                                                                                    "references": "C"}}
+    assert item_verdicts(acc_details) == [True, False]
     outcome = {"results": {"CB": {"accuracy": 37.5}}, "counts": {"CB": 8}, "correct": {"CB": verdicts}}
     [row], _ = convert("m", outcome)
     assert row["stderr"] == pytest.approx(mean_stderr([1.0] * 3 + [0.0] * 5)[1])
