@@ -98,7 +98,7 @@ def run_task(task: dict[str, Any]) -> dict[str, Any]:
     with open(log, "w") as out:
         try:
             proc = subprocess.run(command, cwd=work, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                  timeout=task.get("timeout_s"))
+                                  timeout=task.get("timeout_s"), preexec_fn=_die_with_parent)
         except subprocess.TimeoutExpired:
             return {"error": f"OpenCompass ran over {task.get('timeout_s')} s on {task['dataset']} (log: {log})"}
     summaries = sorted(glob.glob(str(work / "outputs" / "*" / "summary" / "summary_*.csv")))
@@ -131,6 +131,18 @@ def item_verdicts(details: Any) -> list[bool] | None:
                      for item in items):
         return [item["predictions"] == item["references"] for item in items]
     return None
+
+
+def _die_with_parent() -> None:
+    """In the OpenCompass child: get SIGTERM when the Ray worker dies (a cancelled or stopped run), so no orphan keeps
+    calling the endpoint. Linux only; elsewhere a no-op."""
+    try:
+        import ctypes
+        import signal
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
 
 
 def last_line(log: Path) -> str:
