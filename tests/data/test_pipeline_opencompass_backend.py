@@ -114,3 +114,32 @@ def test_opencompass_against_a_model_evalray_serves(tmp_path):
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
     ours = matches_opencompass(tmp_path / "run", "tiny", {"CB"}, 1)
     assert ours["CB"]["n"] == 8
+
+
+@pytest.mark.slow
+def test_opencompass_against_evalray_mock_server(tmp_path):
+    """``evalray mock-server --answers``: the gold letter scripted for the even CB items (keyed by OpenCompass's
+    prompt, which is the CB config's template), nothing for the odd ones (the mock's 'tok' words, which OpenCompass's
+    first_option_postprocess reads as no answer): accuracy exactly one half, in result.json and OpenCompass's own
+    summary."""
+    from evalray.testing.process import mock_server_process
+
+    bundle = shared_data("opencompass/data")
+    ready_env()
+    rows = [json.loads(line) for line in (bundle / "SuperGLUE" / "CB" / "val.jsonl").read_text().splitlines()[:LIMIT]]
+    letter = {"contradiction": "A", "entailment": "B", "neutral": "C"}
+    answers = tmp_path / "answers.jsonl"
+    answers.write_text("".join(json.dumps({
+        "prompt": f"{r['premise']}\n{r['hypothesis']}\nWhat is the relation between the two sentences?\n"
+                  "A. Contradiction\nB. Entailment\nC. Neutral\nAnswer:", "answer": letter[r["label"]]}) + "\n"
+        for i, r in enumerate(rows) if i % 2 == 0))
+    with mock_server_process("--answers", str(answers), "--model", "mock") as url:
+        job = {"name": "oc-mock", "kind": "opencompass", "output": str(tmp_path / "run"),
+               "models": [{"name": "mock", "backend": "openai", "source": url}],
+               "opencompass": {"datasets": ["SuperGLUE_CB_gen"], "data_dir": str(bundle), "limit": LIMIT,
+                               "max_out_len": 4, "batch_size": 4}}
+        (tmp_path / "job.yaml").write_text(yaml.safe_dump(job))
+        done = run_cli("run", str(tmp_path / "job.yaml"), "-q", timeout=1200)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
+    ours = matches_opencompass(tmp_path / "run", "mock", {"CB"}, 1)
+    assert ours["CB"]["value"] == pytest.approx(0.5) and ours["CB"]["n"] == LIMIT
