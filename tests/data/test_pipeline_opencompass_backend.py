@@ -12,6 +12,7 @@ import csv
 import json
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -27,12 +28,13 @@ def ready_env() -> Path:
     from evalray.pipeline.opencompass_env import OPENCOMPASS_VERSION, ensure_env, env_dir, is_ready
 
     if not is_ready(env_dir()):
-        probe = subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d",
-                                str(env_dir().parent / ".probe"), f"opencompass=={OPENCOMPASS_VERSION}"],
-                               capture_output=True, text=True, timeout=120)
+        with tempfile.TemporaryDirectory() as scratch:  # a quick look at the index: no retries, short timeouts
+            probe = subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "-q", "--retries", "0",
+                                    "--timeout", "10", "-d", scratch, f"opencompass=={OPENCOMPASS_VERSION}"],
+                                   capture_output=True, text=True, timeout=120)
         if probe.returncode != 0:
             pytest.skip(f"the OpenCompass environment is not cached and no package index serves "
-                        f"opencompass=={OPENCOMPASS_VERSION}: {probe.stderr.strip()[-200:]}")
+                        f"opencompass=={OPENCOMPASS_VERSION}: {(probe.stderr.strip().splitlines() or [''])[-1][:200]}")
     try:
         return ensure_env()
     except BackendError as exc:
