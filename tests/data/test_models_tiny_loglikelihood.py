@@ -3,7 +3,9 @@ direct, unbatched transformers computation on the same prompts (special tokens a
 ``<s>`` in front of context and context+continuation, as lm-evaluation-harness encodes; tests/data/test_models_lmeval_parity.py
 compares with lm-evaluation-harness itself): every continuation's log-likelihood, and so every
 item's chosen answer (acc and acc_norm), for arc_easy, arc_challenge, piqa, winogrande (partial scoring),
-truthfulqa_mc1 (200 items each) and the HellaSwag sample."""
+truthfulqa_mc1 (200 items each) and the HellaSwag sample, and the log-likelihood forms of the OpenCompass-list
+benchmarks read from the bundle (SuperGLUE, CLUE/FewCLUE ppl texts, obqa, siqa, race, storycloze; 12 items each;
+lambada's greedy check is compared with lm-eval itself in test_models_lmeval_parity.py)."""
 
 from __future__ import annotations
 
@@ -22,6 +24,10 @@ DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
 BENCHMARKS = {"arc_easy": "arc", "arc_challenge": "arc", "piqa": "piqa", "winogrande": "winogrande",
               "truthfulqa_mc1": "truthfulqa", "hellaswag": "hellaswag"}
 LIMIT = 200
+OPENCOMPASS = ("obqa", "siqa", "race", "storycloze", "copa", "rte", "cb", "wic", "wsc", "axb", "axg", "multirc",
+               "clue_afqmc", "cmnli", "ocnli", "ocnli_fc", "c3", "bustm", "chid", "cluewsc", "csl", "eprstmt", "tnews")
+BENCHMARKS.update({name: "opencompass/data" for name in OPENCOMPASS})
+LIMITS = {name: 12 for name in OPENCOMPASS}
 
 pytestmark = [pytest.mark.skipif(not DATA.is_dir(), reason=f"real data folder {DATA} is absent"), pytest.mark.timeout(1800)]
 
@@ -40,6 +46,7 @@ class Direct:
         self.torch = torch
         self.tokenizer = AutoTokenizer.from_pretrained(path)
         self.model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32).eval()
+        self.max_length = int(self.model.config.max_position_embeddings)
 
     def loglikelihood(self, context: str, continuation: str) -> float:
         torch = self.torch
@@ -50,10 +57,11 @@ class Direct:
         whole = self.tokenizer(context + continuation).input_ids
         assert ctx[0] == whole[0] == self.tokenizer.bos_token_id  # tiny-llama's tokenizer adds <s>
         cont = whole[len(ctx):]
-        ids = torch.tensor([whole[:-1]])
+        window = whole[-(self.max_length + 1):][:-1]  # lm-eval's left truncation to the model's length (C3's passages)
+        ids = torch.tensor([window])
         with torch.inference_mode():
             logprobs = torch.log_softmax(self.model(input_ids=ids).logits[0].float(), dim=-1)
-        positions = range(len(whole) - 1 - len(cont), len(whole) - 1)
+        positions = range(len(window) - len(cont), len(window))
         return float(sum(logprobs[p, t].item() for p, t in zip(positions, cont)))
 
 
@@ -66,7 +74,8 @@ def pipeline_run(ray_session, tmp_path_factory):
         "name": "tiny-ll", "output": str(out),
         "models": [{"name": "tiny", "backend": "hf", "source": "builtin:tiny-llama", "batch_size": 16,
                     "resources": {"num_cpus": 0.5}}],
-        "benchmarks": [{"name": name, "data_dir": str(DATA / folder), "limit": LIMIT} for name, folder in BENCHMARKS.items()],
+        "benchmarks": [{"name": name, "data_dir": str(DATA / folder), "limit": LIMITS.get(name, LIMIT)}
+                       for name, folder in BENCHMARKS.items()],
     })
     outcome = run_job(job, progress=False)
     assert outcome.result["status"] == "completed"
@@ -77,10 +86,12 @@ def pipeline_run(ray_session, tmp_path_factory):
 def test_pipeline_loglikelihoods_equal_direct_transformers(pipeline_run, name):
     direct = _direct()
     bench = registry.get(name)
-    spec = BenchmarkSpec(name=name, data_dir=str(DATA / BENCHMARKS[name]), limit=LIMIT)
+    limit = LIMITS.get(name, LIMIT)
+    spec = BenchmarkSpec(name=name, data_dir=str(DATA / BENCHMARKS[name]), limit=limit)
     requests = {sample.id: (sample, request) for sample, request, _ in bench.requests(spec, chat=False, seed=0)}
     rows = pd.read_parquet(pipeline_run / "samples" / "tiny" / f"{name}.parquet")
-    assert len(rows) == len(requests) == min(LIMIT, {"hellaswag": 4}.get(name, LIMIT))
+    expected_rows = min(limit, {"hellaswag": 4}.get(name, limit)) * {"storycloze": 2, "c3": 2}.get(name, 1)  # subsets
+    assert len(rows) == len(requests) == expected_rows
     assert (rows["mode"] == "loglikelihood").all() and rows["error"].isna().all()
     ties = 0
     for row in rows.itertuples():
