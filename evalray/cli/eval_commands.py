@@ -66,9 +66,8 @@ def run_eval(job, address: Optional[str], output: Optional[str], quiet: bool, al
     """Run an eval job: progress, table, the exit code from the run's status (``evalray run`` and ``evalray eval``)."""
     import signal
 
-    from evalray.errors import EvalrayError, PartialRun, StoppedRun, Terminated
+    from evalray.errors import StoppedRun, Terminated
     from evalray.pipeline.runner import run_job
-    from evalray.results.report import console_table
     from evalray.runtime import filtered_stderr
 
     terminated: list[int] = []
@@ -85,39 +84,27 @@ def run_eval(job, address: Optional[str], output: Optional[str], quiet: bool, al
         signal_name, code = ("SIGTERM", 143) if terminated else ("Ctrl-C", 130)
         raise StoppedRun(f"stopped by {signal_name}; partial results in {output or job.output} "
                          "(run again to continue)", code) from None
-    if not quiet:
-        console_table(outcome.result)
-    typer.echo(f"results: {outcome.output}")
-    status = outcome.result["status"]
-    if status == "failed":
-        raise EvalrayError(f"run failed: {outcome.result.get('error')} (partial results in {outcome.output})")
-    if status == "partial" and not allow_partial:
-        errors = sum(c["errors"] for c in outcome.result["counts"])
-        missing = sum(max(0, c["expected"] - c["samples"]) for c in outcome.result["counts"])
-        raise PartialRun(f"run partial: {errors} samples errored, {missing} missing (--allow-partial to exit 0)")
+    counts = outcome.result["counts"]
+    errors = sum(c["errors"] for c in counts)
+    missing = sum(max(0, c["expected"] - c["samples"]) for c in counts)
+    from evalray.cli.outcome import report_outcome
+
+    report_outcome(outcome, quiet, allow_partial, f"{errors} samples errored, {missing} missing")
 
 
 def run_embed(job, address: Optional[str], output: Optional[str], quiet: bool, allow_partial: bool) -> None:
     """A ``kind: embed`` job (embedding models and rerankers)."""
-    from evalray.errors import EvalrayError
+    from evalray.cli.outcome import report_outcome
     from evalray.pipeline.embedding_runner import run_embed_job
-    from evalray.results.report import console_table
     from evalray.runtime import filtered_stderr
 
     with filtered_stderr():
         outcome = run_embed_job(job, address=address, output=output)
-    if not quiet:  # the console shows the cut-offs people quote (@10, @100); result.json has them all
-        shown = [r for r in outcome.result["scores"] if "_at_" not in r["metric"] or r["metric"].endswith(("_at_10",
-                                                                                                         "_at_100"))]
-        console_table({**outcome.result, "scores": shown})
-    typer.echo(f"results: {outcome.output}")
-    if outcome.result["status"] == "failed":
-        raise EvalrayError(f"run failed: {outcome.result.get('error')} (partial results in {outcome.output})")
-    if outcome.result["status"] == "partial" and not allow_partial:
-        from evalray.errors import PartialRun
-
-        errors = sum(c["errors"] for c in outcome.result["counts"])
-        raise PartialRun(f"run partial: {errors} samples with a failed metric or call (--allow-partial to exit 0)")
+    # the console shows the cut-offs people quote (@10, @100); result.json has them all
+    shown = [r for r in outcome.result["scores"] if "_at_" not in r["metric"] or r["metric"].endswith(("_at_10",
+                                                                                                     "_at_100"))]
+    errors = sum(c["errors"] for c in outcome.result["counts"])
+    report_outcome(outcome, quiet, allow_partial, f"{errors} samples with a failed metric or call", shown)
 
 
 def validate(
