@@ -227,33 +227,36 @@ def _jsonl_pairs(path: Path, first: str, second: str, score: str) -> PairData:
     return _pairs(rows, first, second, score, path)
 
 
-def _user_pairs(path: Path, spec: EmbedBenchmarkSpec) -> PairData:
+def _pair_rows(path: Path, spec: EmbedBenchmarkSpec, what: str) -> tuple[list[dict[str, Any]], int]:
+    """The rows of a user's pair file (JSONL, or CSV/TSV with a header), each with its text and score/label columns
+    present and non-empty, and the file row number of the first (1 for JSONL, 2 after a CSV header)."""
     cols = spec.columns
     if not path.is_file():
-        raise ConfigError(f"benchmark {spec.result_name}: data_dir {path} is not a file of text pairs")
+        raise ConfigError(f"benchmark {spec.result_name}: data_dir {path} is not a file of {what}")
+    required = (cols.text1, cols.text2, cols.score)
     if path.suffix in (".jsonl", ".json"):
-        return _jsonl_pairs(path, cols.text1, cols.text2, cols.score)
+        return _read_jsonl(path, required), 1
     with open(path, encoding="utf-8", newline="") as f:
         rows = list(csv.DictReader(f, delimiter="\t" if path.suffix == ".tsv" else ","))
     for number, row in enumerate(rows, 2):
-        for column in (cols.text1, cols.text2, cols.score):
+        for column in required:
             if row.get(column) in (None, ""):
                 raise ConfigError(f"{path}: row {number}: column '{column}' is missing or empty")
+    return rows, 2
+
+
+def _user_pairs(path: Path, spec: EmbedBenchmarkSpec) -> PairData:
+    cols = spec.columns
+    rows, _ = _pair_rows(path, spec, "text pairs")
     return _pairs(rows, cols.text1, cols.text2, cols.score, path)
 
 
 def _labelled_pairs(path: Path, spec: EmbedBenchmarkSpec) -> PairData:
     """Pairs with a 0/1 label: ``positive_labels`` name the values that mean 1, ``skip_labels`` rows are dropped."""
     cols = spec.columns
-    if not path.is_file():
-        raise ConfigError(f"benchmark {spec.result_name}: data_dir {path} is not a file of labelled pairs")
-    if path.suffix in (".jsonl", ".json"):
-        rows = _read_jsonl(path, (cols.text1, cols.text2, cols.score))
-    else:
-        with open(path, encoding="utf-8", newline="") as f:
-            rows = list(csv.DictReader(f, delimiter="\t" if path.suffix == ".tsv" else ","))
+    rows, first = _pair_rows(path, spec, "labelled pairs")
     ids, a, b, gold = [], [], [], []
-    for number, row in enumerate(rows, 1):
+    for number, row in enumerate(rows, first):
         label = str(row.get(cols.score))
         if label in spec.skip_labels:
             continue
@@ -264,7 +267,7 @@ def _labelled_pairs(path: Path, spec: EmbedBenchmarkSpec) -> PairData:
         else:
             raise ConfigError(f"{path}: row {number}: column '{cols.score}' is {label!r}, not 0 or 1 (set "
                               "positive_labels / skip_labels)")
-        ids.append(str(number - 1))
+        ids.append(str(number - first))
         a.append(str(row[cols.text1]))
         b.append(str(row[cols.text2]))
         gold.append(value)
