@@ -27,6 +27,7 @@ from evalray.job.embed_spec import EmbedBenchmarkSpec, EmbedJobSpec, EmbeddingMo
 from evalray.job.loader import public_job_dict
 from evalray.pipeline import embedding_scores as scores
 from evalray.results.schema import RunResult
+from evalray.scoring.retrieval import rank_documents
 
 Row = dict[str, Any]
 
@@ -126,13 +127,10 @@ class EmbedRun:
         assert benchmark.rerank is not None
         reranker = self.models[benchmark.rerank.model]
         name, combined = benchmark.result_name, f"{model.name}+{reranker.name}"
-        pairs = []
-        for query_id, found in results.items():
-            for doc in tasks_top(found, benchmark.rerank.top_k):
-                pairs.append((f"{query_id}\t{doc}", data.queries[query_id], data.corpus[doc]))
-        rescored = self.rerank(reranker, pairs)
-        reranked = {q: {d: rescored[f"{q}\t{d}"] for d in tasks_top(found, benchmark.rerank.top_k)}
-                    for q, found in results.items()}
+        top = {q: rank_documents(found)[:benchmark.rerank.top_k] for q, found in results.items()}
+        rescored = self.rerank(reranker, [(f"{q}\t{d}", data.queries[q], data.corpus[d])
+                                          for q, docs in top.items() for d in docs])
+        reranked = {q: {d: rescored[f"{q}\t{d}"] for d in docs} for q, docs in top.items()}
         self._add(combined, name, *scores.retrieval_rows(data, reranked, benchmark.k_values, combined, name),
                   expected=len(data.queries))
 
@@ -202,12 +200,6 @@ def rag_metrics(benchmark: EmbedBenchmarkSpec, judge: bool, embedder: bool) -> l
         raise ConfigError(f"benchmark {benchmark.result_name}: {', '.join(missing)} needs "
                           f"{'an embedder' if not embedder else 'a judge'}")
     return wanted
-
-
-def tasks_top(found: dict[str, float], k: int) -> list[str]:
-    from evalray.scoring.retrieval import rank_documents
-
-    return rank_documents(found)[:k]
 
 
 def _blocks(table, model: EmbeddingModelSpec) -> list:
