@@ -31,8 +31,8 @@ def run(
     allow_partial: bool = typer.Option(False, "--allow-partial", help="Exit 0 when some samples errored (status "
                                        "partial); default exit code 3."),
 ) -> None:
-    """Run a job file: evaluation (kind: eval, the default), load test (kind: perf) or embedding / reranker
-    evaluation (kind: embed).
+    """Run a job file: evaluation (kind: eval, the default), load test (kind: perf), embedding / reranker / RAG
+    evaluation (kind: embed) or OpenCompass itself (kind: opencompass).
 
     Exit codes: 0 completed, 1 failed, 2 bad job file or usage, 3 partial (some samples errored or missing), 130
     interrupted (Ctrl-C), 143 terminated (SIGTERM). Results collected before a failure or signal are written."""
