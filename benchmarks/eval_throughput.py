@@ -45,6 +45,8 @@ from benchmarks.eval_peers import evalscope_data, lmeval_tasks  # noqa: E402
 
 TOOLS = ("evalray", "evalscope", "lm-eval")
 BASELINE = "evalray-before"  # evalray from another source tree (--baseline-src), for before/after numbers
+WARM = "evalray-warm"  # evalray on a long-lived `ray start` cluster (--warm-ray): the run without Ray's start and stop
+EVALRAY_TOOLS = ("evalray", BASELINE, WARM)
 PEERS = ("evalscope", "lm-eval")
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
@@ -172,6 +174,8 @@ def evalray_command(args, benchmark: str, url: str, work: Path, limit: int | Non
     path.write_text(json.dumps(job, indent=1))
     phases = work / f"evalray-{benchmark}-{tag}.phases.json"
     command = [sys.executable, str(ROOT / "benchmarks/eval_peers/evalray_phases.py"), str(phases), "run", str(path), "-q"]
+    if tag.endswith(WARM):
+        command += ["--address", args.warm_address]
     return command, out
 
 
@@ -206,8 +210,18 @@ def evalscope_command(args, benchmark: str, url: str, work: Path, limit: int | N
     return command, out
 
 
-COMMANDS = {"evalray": evalray_command, BASELINE: evalray_command, "lm-eval": lmeval_command,
+COMMANDS = {"evalray": evalray_command, BASELINE: evalray_command, WARM: evalray_command, "lm-eval": lmeval_command,
             "evalscope": evalscope_command}
+
+
+def start_warm_ray(work: Path) -> str:
+    """A `ray start --head` cluster on 127.0.0.1 with this machine's CPUs; its GCS address."""
+    env = dict(os.environ, RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER="0", RAY_USAGE_STATS_ENABLED="0")
+    port = 6390
+    subprocess.run([str(Path(sys.executable).parent / "ray"), "start", "--head", "--node-ip-address", "127.0.0.1",
+                    "--port", str(port), "--num-cpus", str(os.cpu_count()), "--include-dashboard", "false",
+                    "--disable-usage-stats"], check=True, capture_output=True, env=env, cwd=str(work), timeout=300)
+    return f"127.0.0.1:{port}"
 
 
 def peer_missing(tool: str, args) -> str | None:
@@ -220,7 +234,7 @@ def peer_missing(tool: str, args) -> str | None:
 def count_samples(tool: str, out: Path) -> tuple[int | None, int | None]:
     """(samples the tool reports as evaluated, errors) from its own output files."""
     try:
-        if tool in ("evalray", BASELINE):
+        if tool in EVALRAY_TOOLS:
             result = json.loads((out / "result.json").read_text())
             return sum(c["samples"] for c in result["counts"]), sum(c["errors"] for c in result["counts"])
         if tool == "lm-eval":
@@ -282,7 +296,7 @@ def run_one(args, tool: str, benchmark: str, url: str, server: subprocess.Popen,
     else:
         row["status"] = "ok"
     row["samples_per_s"] = round(expected / wall, 1)
-    if tool in ("evalray", BASELINE):
+    if tool in EVALRAY_TOOLS:
         phases_file = work / f"evalray-{benchmark}-{tag}-{tool}.phases.json"
         try:
             phases = json.loads(phases_file.read_text())["phases"]
@@ -318,7 +332,7 @@ def table(rows: list[dict]) -> str:
             continue
         sps = r.get("samples_per_s", "–")
         ratio = f"{r['ratio_vs_best_peer']:.2f}×" if "ratio_vs_best_peer" in r else "–"
-        if r["tool"] in ("evalray", BASELINE) and "samples_per_s_excl_ray_start" in r:
+        if r["tool"] in EVALRAY_TOOLS and "samples_per_s_excl_ray_start" in r:
             sps = f"{sps} ({r['samples_per_s_excl_ray_start']} excl. Ray start)"
             if "ratio_excl_ray_start" in r:
                 ratio += f" ({r['ratio_excl_ray_start']:.2f}×)"
@@ -351,9 +365,14 @@ def main() -> int:
     parser.add_argument("--baseline-src", type=Path, default=None,
                         help=f"a directory holding another 'evalray' package (e.g. an older commit's): adds a "
                              f"'{BASELINE}' row run with it first on PYTHONPATH")
+    parser.add_argument("--warm-ray", action="store_true",
+                        help=f"adds a '{WARM}' row: evalray with --address on a `ray start --head` cluster of the same "
+                             "CPUs, started before the timed runs (a user running many evaluations keeps one)")
     args = parser.parse_args()
     if args.baseline_src:
         args.tools = [BASELINE] + [t for t in args.tools if t != BASELINE]
+    if args.warm_ray:
+        args.tools = [t for t in args.tools if t != WARM] + [WARM]
     args.data = args.data.resolve()
 
     work = Path(tempfile.mkdtemp(prefix="evalray-evalbench-"))
@@ -362,6 +381,8 @@ def main() -> int:
     server, url = start_mock(args.output_tokens, lifetime)
     print(f"mock server {url}; work dir {work}; load {load_average():.1f}", flush=True)
     rows: list[dict] = []
+    if args.warm_ray:
+        args.warm_address = start_warm_ray(work)
     try:
         if not args.no_warmup:
             for benchmark in args.benchmarks:
@@ -385,6 +406,9 @@ def main() -> int:
             server.wait(timeout=10)
         except subprocess.TimeoutExpired:
             server.kill()
+        if args.warm_ray:
+            subprocess.run([str(Path(sys.executable).parent / "ray"), "stop", "--force"], capture_output=True,
+                           timeout=120)
     best: dict[tuple[str, str], dict] = {}
     for r in rows:  # keep the fastest successful repeat of each tool and benchmark (or the last failure)
         key = (r["tool"], r["benchmark"])

@@ -84,6 +84,7 @@ class Collection(Benchmark):
             if getattr(part, "judged", False):
                 raise ConfigError(f"benchmark {self.name}: component {label} is scored by judges; a collection "
                                   "mixes rule-scored benchmarks")
+        self.runs_code = any(part.runs_code for part in self.parts.values())
         self.source = Source("collection of " + ", ".join(self.labels), split=Split("test"))
         self.description = f"collection of {', '.join(self.labels)} ({self.collection.sampling})"
         self._chosen: dict[int, dict[str, set[str]]] = {}

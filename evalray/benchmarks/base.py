@@ -59,6 +59,8 @@ class Benchmark:
     default_few_shot: ClassVar[int] = 0
     shuffle_fewshot: ClassVar[bool] = False  # few-shot examples in a per-sample seeded order (else the split's first k)
     categories: ClassVar[dict[str, str]] = {}  # subset -> category (e.g. MMLU STEM / humanities ...)
+    # scoring runs programs (the sandbox): it gets its own scoring tasks, never the model actors' spare CPU
+    runs_code: ClassVar[bool] = False
 
     # ---- declared by each benchmark ------------------------------------------------------------------------------
     def parse(self, record: Record) -> Sample:

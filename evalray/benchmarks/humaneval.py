@@ -17,6 +17,7 @@ CHAT_TEMPLATE = (
 @register
 class HumanEval(Benchmark):
     name = "humaneval"
+    runs_code = True
     description = "HumanEval: 164 hand-written Python problems, executed against unit tests in a sandbox."
     source = Source("openai/openai_humaneval", None, id_field="task_id",
                     split=Split("test", ("HumanEval.jsonl.gz", "data/HumanEval.jsonl.gz", "HumanEval.jsonl")))

@@ -20,6 +20,7 @@ def task_text(sample: Sample) -> str:
 @register
 class MBPP(Benchmark):
     name = "mbpp"
+    runs_code = True
     description = "MBPP: 500 crowd-sourced Python problems (test ids 11-510), 3-shot prompt from ids 2-4."
     # the local copy is the full 974-problem file: the splits are id ranges of it
     source = Source("google-research-datasets/mbpp", "full", id_field="task_id",

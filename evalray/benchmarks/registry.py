@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from evalray.job.spec import BenchmarkSpec
 
 _REGISTRY: dict[str, type] = {}
-_NOT_BENCHMARKS = {"base", "registry"}
+_NOT_BENCHMARKS = {"base", "registry", "batch_scoring"}
 _discovered = False
 T = TypeVar("T", bound=type)
 

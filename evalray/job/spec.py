@@ -219,6 +219,12 @@ class ScoringSpec(StrictModel):
         1.0, gt=0, le=MAX_COUNT,
         description="CPUs reserved by each scoring task (scoring is CPU-bound Python; fractions allowed).")
     batch_size: int = Field(64, ge=1, le=1_000_000, description="Samples scored per task.")
+    in_model_actors: bool | None = Field(
+        None, description="Score each batch in the model actor that generated it, with no scoring tasks (saves a "
+        "task hop and an Arrow round trip per batch). null (default): for backends that call an endpoint (openai, "
+        "replay, simulated), whose actors wait on the network with CPU to spare, unless a benchmark runs code "
+        "(humaneval, mbpp: those get scoring tasks with num_cpus). true: for those backends even then. false: never. "
+        "Actors that host weights (hf, vllm, serve) always leave scoring to tasks.")
 
 
 class JobSpec(JobBase):

@@ -259,13 +259,14 @@ def stage_batch_size(spec: OpenAIModelSpec) -> int:
     return max(spec.batch_size, STAGE_BATCH_PER_CONCURRENCY * spec.concurrency)
 
 
-def build_stage(ds, spec: OpenAIModelSpec):
+def build_stage(ds, spec: OpenAIModelSpec, score_entries: str | None = None):
     """The generate stage of an ``openai`` model: ``replicas`` client actors with the model's resources, each
-    answering :data:`STAGE_BATCHES_IN_FLIGHT` Arrow batches of :func:`stage_batch_size` rows at once."""
+    answering :data:`STAGE_BATCHES_IN_FLIGHT` Arrow batches of :func:`stage_batch_size` rows at once (and scoring
+    them when ``score_entries`` is given)."""
     from evalray.models.stage import actor_pool_stage
 
     return actor_pool_stage(ds, spec, __name__, batch_size=stage_batch_size(spec),
-                            calls_per_actor=STAGE_BATCHES_IN_FLIGHT)
+                            calls_per_actor=STAGE_BATCHES_IN_FLIGHT, score_entries=score_entries)
 
 
 def preflight(spec: OpenAIModelSpec) -> None:

@@ -38,12 +38,14 @@ def map_batches_options(spec: AnyModelSpec) -> dict[str, Any]:
 
 class ModelStage:
     """One model replica as a Ray Data actor: an Arrow batch of request rows in, the same rows plus the generation
-    columns out. Subclasses (or the plugin's backend class) answer; every failure becomes an error on its rows."""
+    columns out (and the score columns too when ``score_entries`` is given: the benchmark entries for
+    :func:`evalray.benchmarks.batch_scoring.score_batch`). Subclasses (or the plugin's backend class) answer; every
+    failure becomes an error on its rows."""
 
     stage_name = "generate"
 
     def __init__(self, spec_json: str, secrets: dict[str, str] | None = None, backend_module: str = "",
-                 quiet_transformers: bool = False) -> None:
+                 quiet_transformers: bool = False, score_entries: str | None = None) -> None:
         import importlib
 
         import ray
@@ -56,13 +58,19 @@ class ModelStage:
         context = ray.get_runtime_context()
         self.actor_id = context.get_actor_id() or f"task-{context.get_task_id()}"
         self.node_id = context.get_node_id()
+        self.score_entries = score_entries
 
     def __call__(self, table):
         from evalray.models.base import answer_requests
 
         rows.validate_request_table(table, f"{self.stage_name} stage of model '{self.spec.name}'")
         generations = answer_requests(self.backend, rows.read_requests(table))
-        return rows.append_generations(table, generations, self.actor_id, self.node_id)
+        generated = rows.append_generations(table, generations, self.actor_id, self.node_id)
+        if self.score_entries is None:
+            return generated
+        from evalray.benchmarks.batch_scoring import score_batch
+
+        return score_batch(generated, self.score_entries)
 
     def __del__(self) -> None:  # release clients and engines when the pool lets the actor go
         backend = getattr(self, "backend", None)
@@ -85,10 +93,11 @@ def _quiet_transformers() -> None:
 
 
 def actor_pool_stage(ds, spec: AnyModelSpec, backend_module: str, *, quiet_transformers: bool = False,
-                     batch_size: int | None = None, calls_per_actor: int = 1):
+                     batch_size: int | None = None, calls_per_actor: int = 1, score_entries: str | None = None):
     """The generate stage as an actor pool of ``replicas`` :class:`ModelStage` actors with the model's resources,
     each running the ``BACKEND`` of ``backend_module`` (the plugin's module, which the registry names).
-    ``calls_per_actor`` > 1 lets one actor work on several batches at once (an I/O-bound client sharing one loop)."""
+    ``calls_per_actor`` > 1 lets one actor work on several batches at once (an I/O-bound client sharing one loop);
+    ``score_entries``: the actors also score their batches (see :class:`ModelStage`)."""
     import ray
 
     compute: dict[str, Any] = {"size": spec.replicas}
@@ -97,7 +106,8 @@ def actor_pool_stage(ds, spec: AnyModelSpec, backend_module: str, *, quiet_trans
                        enable_true_multi_threading=True)
     return ds.map_batches(
         ModelStage,
-        fn_constructor_args=(spec.model_dump_json(), driver_secrets(spec), backend_module, quiet_transformers),
+        fn_constructor_args=(spec.model_dump_json(), driver_secrets(spec), backend_module, quiet_transformers,
+                             score_entries),
         compute=ray.data.ActorPoolStrategy(**compute),
         batch_size=batch_size or spec.batch_size,
         batch_format="pyarrow",

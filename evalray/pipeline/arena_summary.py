@@ -191,13 +191,15 @@ def _primary(benchmark, rows_by_model: list[list[Row]]) -> str | None:
 
 
 def comparisons(job, samples: dict[tuple[str, str], list[Row]], resamples: int = 2000) -> list[Row]:
+    out: list[Row] = []
+    names = [m.name for m in job.models]
+    if len(names) < 2:  # nothing to compare (and scipy.stats, 0.7 s to import, is not needed)
+        return out
     from scipy.stats import binomtest
 
     from evalray.benchmarks import registry
     from evalray.results.compare import mcnemar, paired_difference
 
-    out: list[Row] = []
-    names = [m.name for m in job.models]
     for entry in job.benchmarks:
         metric = _primary(registry.for_entry(entry), [samples.get((m, entry.name), []) for m in names])
         if metric is None:

@@ -2,22 +2,21 @@
 
 Rows follow :mod:`evalray.rows` and carry the sample's ``uid``; no stage depends on row order. Every model's stage
 comes from its backend plugin (:mod:`evalray.models.registry`); the datasets of all models are unioned into one
-execution, so several models (each with its own pool and resources) run at once.
+execution, so several models (each with its own pool and resources) run at once. Scoring
+(:mod:`evalray.benchmarks.batch_scoring`) runs in tasks after each model's stage, or inside the model's actors for
+client backends (``scoring.in_model_actors``).
 """
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Any, Sequence
-
-from pydantic import TypeAdapter
 
 from evalray import rows
 from evalray.job.spec import BenchmarkSpec, JobSpec, ModelSpecBase, ScoringSpec
 from evalray.models.registry import plugin_for
+from evalray.benchmarks.batch_scoring import declared_entries_json, score_batch
 
 MAX_BLOCKS = 200
-_ENTRIES: TypeAdapter = TypeAdapter(list[BenchmarkSpec])
 
 
 def request_dataset(request_rows: Sequence[dict[str, Any]], model: ModelSpecBase):
@@ -32,49 +31,32 @@ def request_dataset(request_rows: Sequence[dict[str, Any]], model: ModelSpecBase
 
 
 def evaluation_dataset(job: JobSpec, models: Sequence[ModelSpecBase], rows_by_model: dict[str, list[dict[str, Any]]]):
-    """Generate stages of every model (unioned), then the scoring stage."""
-    datasets = [plugin_for(model).build_stage(request_dataset(rows_by_model[model.name], model), model)
-                for model in models if rows_by_model[model.name]]
-    dataset = datasets[0].union(*datasets[1:]) if len(datasets) > 1 else datasets[0]
-    return score_stage(dataset, job.scoring, job.benchmarks)
-
-
-_BENCHMARKS: dict[str, Any] = {}
-
-
-@lru_cache(maxsize=8)
-def _declared(entries_json: str) -> dict[str, Any]:
-    """The job's own datasets and collections by name (built-in benchmarks are found by name alone)."""
-    from evalray.benchmarks import registry
-
-    return {e.name: registry.for_entry(e) for e in _ENTRIES.validate_json(entries_json)}
-
-
-def score_batch(table, entries: str = "[]"):
-    """Score each row with its benchmark's scorer; add the score columns and update ``error``. ``entries``: the
-    JSON of the job's benchmark entries that are declared in the job (``type:``, ``collection:``)."""
-    from evalray.benchmarks import registry
-
-    declared = _declared(entries)
-    scored: list[dict[str, Any]] = []
-    for row in table.to_pylist():
-        name = row["benchmark"]
-        benchmark = declared.get(name) or _BENCHMARKS.get(name) or _BENCHMARKS.setdefault(name, registry.get(name))
-        generation = rows.decode_generation(row)
-        error, score = generation.error, None
-        if not error:
-            try:
-                score = benchmark.score(rows.decode_sample(row), generation, row["mode"])
-            except Exception as exc:  # a scorer bug on one sample is recorded, not fatal
-                if getattr(exc, "fatal", False):  # e.g. the sandbox cannot give the isolation required: stop the run
-                    raise
-                error = f"scoring failed: {type(exc).__name__}: {exc}"[:500]
-        scored.append({**rows.encode_score(score, generation.text), "error": error})
-    return rows.append_scores(table, scored)
+    """Every model's generate stage, each followed by the scoring tasks unless its actors score their own batches
+    (:func:`scores_in_actor`), unioned into one execution."""
+    entries = declared_entries_json(job.benchmarks)
+    datasets = []
+    for model in models:
+        if not rows_by_model[model.name]:
+            continue
+        requests, inline = request_dataset(rows_by_model[model.name], model), scores_in_actor(job, model)
+        generated = plugin_for(model).build_stage(requests, model, score_entries=entries if inline else None)
+        datasets.append(generated if inline else score_stage(generated, job.scoring, job.benchmarks))
+    return datasets[0].union(*datasets[1:]) if len(datasets) > 1 else datasets[0]
 
 
 def score_stage(ds, scoring: ScoringSpec, entries: Sequence[BenchmarkSpec] = ()):
-    declared = [e for e in entries if e.type is not None or e.collection is not None]
+    """Scoring tasks of ``scoring.num_cpus`` each, ``scoring.batch_size`` rows per call."""
     return ds.map_batches(score_batch, batch_format="pyarrow", batch_size=scoring.batch_size,
-                          num_cpus=scoring.num_cpus,
-                          fn_kwargs={"entries": _ENTRIES.dump_json(declared).decode()})
+                          num_cpus=scoring.num_cpus, fn_kwargs={"entries": declared_entries_json(entries)})
+
+
+def scores_in_actor(job: JobSpec, model: ModelSpecBase) -> bool:
+    """Whether ``model``'s actors score their own batches (``scoring.in_model_actors``; see its description)."""
+    choice = job.scoring.in_model_actors
+    if choice is False or not plugin_for(model).capabilities.scores_in_actor:
+        return False
+    if choice is True:
+        return True
+    from evalray.benchmarks import registry
+
+    return not any(registry.for_entry(entry).runs_code for entry in job.benchmarks)
