@@ -92,7 +92,11 @@ def start_ray(address: str | None = None, *, namespace: str | None = None, runti
     kwargs: dict[str, Any] = dict(namespace=namespace, runtime_env=runtime_env, logging_level=logging.WARNING,
                                   log_to_driver=True)
     if address:
-        ray.init(address=address, **kwargs)
+        # a cluster on this machine's loopback (`ray start --node-ip-address 127.0.0.1`): Ray would rewrite
+        # 127.0.0.1 to the machine's address and wait forever for a GCS that does not listen there
+        loopback = address.split("://")[-1].rsplit(":", 1)[0] in (LOOPBACK, "localhost")
+        with _loopback_node_address() if loopback else contextlib.nullcontext():
+            ray.init(address=address, **kwargs)
     else:
         # address="local": always a fresh embedded Ray, even when a `ray start` cluster runs on this machine
         kwargs["runtime_env"] = env_vars_to_environment(runtime_env)

@@ -224,6 +224,14 @@ def test_submit_uploads_local_data_and_fails_with_the_job_status(head: LocalHead
     assert auto.returncode == 0, auto.stderr[-3000:]
     auto_nodes = set(pd.read_parquet(tmp_path / "auto" / "samples" / "oracle" / "gsm8k.parquet")["node_id"])
     assert auto_nodes == submitted_nodes and len(auto_nodes) == 1, (auto_nodes, submitted_nodes)
+    # `--address 127.0.0.1:PORT` from a shell without RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER: Ray would rewrite the
+    # loopback address to the machine's and wait for ever; evalray keeps it on 127.0.0.1
+    gcs = f"127.0.0.1:{head.command[head.command.index('--port') + 1]}"
+    plain_env = {k: v for k, v in local_env.items() if k != "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"}
+    direct = subprocess.run([*EVALRAY, "run", str(job), "--address", gcs, "--quiet", "--output", str(tmp_path / "gcs")],
+                            capture_output=True, text=True, timeout=300, env=plain_env, cwd=REPO)
+    assert direct.returncode == 0, direct.stderr[-3000:]
+    assert set(pd.read_parquet(tmp_path / "gcs" / "samples" / "oracle" / "gsm8k.parquet")["node_id"]) == auto_nodes
     bad = head.evalray("submit", str(job), "--address", head.address, "--wait", "-S", "models.0.source=missing.jsonl")
     assert bad.returncode == 2 and "missing.jsonl does not exist" in bad.stderr  # caught locally, before any upload
     failing = head.evalray("submit", str(job), "--address", head.address, "--wait", "--no-package",
