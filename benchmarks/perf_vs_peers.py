@@ -237,10 +237,13 @@ def _has_vllm() -> bool:
 # ---- the runs --------------------------------------------------------------------------------------------------------
 def run_tool(tool: Tool, concurrency: int, requests: int, work: Path) -> dict:
     out = work / f"{tool.name}-{concurrency}-{requests}"
+    shutil.rmtree(out, ignore_errors=True)  # a failed run must not be read from an earlier run's files
     measured = measure(tool.command(concurrency, requests, out))
     entry = {"tool": tool.name, "concurrency": concurrency, "requests": requests, "wall_s": round(measured.wall_s, 2),
              "cpu_s": round(measured.cpu_s, 3), "returncode": measured.returncode}
     try:
+        if measured.returncode != 0 and tool.name != "wrk":
+            raise RuntimeError(f"exit code {measured.returncode}")
         rate, ok, errors = tool.parse(out, measured.output)
         entry.update({"req_per_s": round(rate, 1), "ok": ok, "errors": errors})
     except Exception as exc:  # noqa: BLE001 - a peer that fails is reported, not fatal
