@@ -174,9 +174,13 @@ def evalray_command(args, benchmark: str, url: str, work: Path, limit: int | Non
     path.write_text(json.dumps(job, indent=1))
     phases = work / f"evalray-{benchmark}-{tag}.phases.json"
     command = [sys.executable, str(ROOT / "benchmarks/eval_peers/evalray_phases.py"), str(phases), "run", str(path), "-q"]
-    if tag.endswith(WARM):
-        command += ["--address", args.warm_address]
     return command, out
+
+
+def evalray_warm_command(args, benchmark: str, url: str, work: Path, limit: int | None, tag: str) -> tuple[list[str], Path]:
+    """The evalray command, joining the running cluster that :func:`run_one` started (``args.warm_address``)."""
+    command, out = evalray_command(args, benchmark, url, work, limit, tag)
+    return command + ["--address", args.warm_address], out
 
 
 def lmeval_command(args, benchmark: str, url: str, work: Path, limit: int | None, tag: str) -> tuple[list[str], Path]:
@@ -210,7 +214,7 @@ def evalscope_command(args, benchmark: str, url: str, work: Path, limit: int | N
     return command, out
 
 
-COMMANDS = {"evalray": evalray_command, BASELINE: evalray_command, WARM: evalray_command, "lm-eval": lmeval_command,
+COMMANDS = {"evalray": evalray_command, BASELINE: evalray_command, WARM: evalray_warm_command, "lm-eval": lmeval_command,
             "evalscope": evalscope_command}
 
 
@@ -387,7 +391,8 @@ def main() -> int:
                              f"'{BASELINE}' row run with it first on PYTHONPATH")
     parser.add_argument("--warm-ray", action="store_true",
                         help=f"adds a '{WARM}' row: evalray with --address on a `ray start --head` cluster of the same "
-                             "CPUs, started before the timed runs (a user running many evaluations keeps one)")
+                             "CPUs, started (untimed) just before each of its runs and stopped after (a user running many "
+                             "evaluations keeps one)")
     args = parser.parse_args()
     if args.baseline_src:
         args.tools = [BASELINE] + [t for t in args.tools if t != BASELINE]

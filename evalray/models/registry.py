@@ -32,7 +32,6 @@ class Capabilities:
     local_source: str | None = None  # "dir": source may be a local checkpoint dir; "file": a local file or dir
     hosts_weights: bool = False  # loads model weights itself (GPU/CPU memory, dtype, BOS handling apply)
     recorded: bool = False  # answers are recorded or synthetic (no model behind them: never "the same model")
-    scores_in_actor: bool = False  # its actors are I/O-bound ModelStage clients that can score their own batches
 
 
 @dataclass(frozen=True)
@@ -61,7 +60,8 @@ class BackendPlugin:
 
     def build_stage(self, ds, spec: ModelSpecBase, score_entries: str | None = None):
         """The model's generate stage: the module's own chain, else an actor pool of its Backend. ``score_entries``
-        (only for plugins that ``scores_in_actor``): the actors also score each batch (see ``ModelStage``)."""
+        (only for plugins that do not host weights: their actors wait on an endpoint): the actors also score each
+        batch (see ``ModelStage``)."""
         module = self.load()
         extra = {"score_entries": score_entries} if score_entries is not None else {}
         if hasattr(module, "build_stage"):
@@ -91,15 +91,15 @@ PLUGINS: dict[str, BackendPlugin] = {
                       "transformers causal LM in each model actor"),
         BackendPlugin("vllm", "evalray.models.vllm_backend",
                       Capabilities(True, local_source="dir", hosts_weights=True), "vLLM engines via ray.data.llm"),
-        BackendPlugin("openai", "evalray.models.openai_backend", Capabilities(True, scores_in_actor=True),
+        BackendPlugin("openai", "evalray.models.openai_backend", Capabilities(True),
                       "any OpenAI-compatible endpoint"),
         BackendPlugin("serve", "evalray.serving.backend",
                       Capabilities(True, local_source="dir", hosts_weights=True),
                       "a Ray Serve app speaking the OpenAI API (deployed or attached)"),
         BackendPlugin("replay", "evalray.models.replay", Capabilities(False, forces_generate=True, local_source="file",
-                                                                   recorded=True, scores_in_actor=True),
+                                                                   recorded=True),
                       "recorded outputs re-scored"),
-        BackendPlugin("simulated", "evalray.models.simulated", Capabilities(True, recorded=True, scores_in_actor=True),
+        BackendPlugin("simulated", "evalray.models.simulated", Capabilities(True, recorded=True),
                       "fixed-time stand-in engine for scaling measurements"),
     )
 }

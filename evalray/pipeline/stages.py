@@ -12,9 +12,9 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from evalray import rows
-from evalray.job.spec import BenchmarkSpec, JobSpec, ModelSpecBase, ScoringSpec
-from evalray.models.registry import plugin_for
 from evalray.benchmarks.batch_scoring import declared_entries_json, score_batch
+from evalray.job.spec import JobSpec, ModelSpecBase, ScoringSpec
+from evalray.models.registry import plugin_for
 
 MAX_BLOCKS = 200
 
@@ -40,20 +40,21 @@ def evaluation_dataset(job: JobSpec, models: Sequence[ModelSpecBase], rows_by_mo
             continue
         requests, inline = request_dataset(rows_by_model[model.name], model), scores_in_actor(job, model)
         generated = plugin_for(model).build_stage(requests, model, score_entries=entries if inline else None)
-        datasets.append(generated if inline else score_stage(generated, job.scoring, job.benchmarks))
+        datasets.append(generated if inline else score_stage(generated, job.scoring, entries))
     return datasets[0].union(*datasets[1:]) if len(datasets) > 1 else datasets[0]
 
 
-def score_stage(ds, scoring: ScoringSpec, entries: Sequence[BenchmarkSpec] = ()):
-    """Scoring tasks of ``scoring.num_cpus`` each, ``scoring.batch_size`` rows per call."""
+def score_stage(ds, scoring: ScoringSpec, entries_json: str):
+    """Scoring tasks of ``scoring.num_cpus`` each, ``scoring.batch_size`` rows per call; ``entries_json`` from
+    :func:`~evalray.benchmarks.batch_scoring.declared_entries_json`."""
     return ds.map_batches(score_batch, batch_format="pyarrow", batch_size=scoring.batch_size,
-                          num_cpus=scoring.num_cpus, fn_kwargs={"entries": declared_entries_json(entries)})
+                          num_cpus=scoring.num_cpus, fn_kwargs={"entries": entries_json})
 
 
 def scores_in_actor(job: JobSpec, model: ModelSpecBase) -> bool:
     """Whether ``model``'s actors score their own batches (``scoring.in_model_actors``; see its description)."""
     choice = job.scoring.in_model_actors
-    if choice is False or not plugin_for(model).capabilities.scores_in_actor:
+    if choice is False or plugin_for(model).capabilities.hosts_weights:
         return False
     if choice is True:
         return True
