@@ -225,8 +225,7 @@ def run_embed_job(job: EmbedJobSpec, address: str | None = None, output: str | N
     interrupted: BaseException | None = None
     try:
         with ray_session(address or job.ray.address, namespace=job.ray.namespace, runtime_env=job.runtime_env,
-                         num_cpus=job.ray.num_cpus):
-            configure_ray_data(job.ray.actor_start_timeout_s)
+                         num_cpus=job.ray.num_cpus), configure_ray_data(job.ray.actor_start_timeout_s):
             for model in job.models:
                 if model.kind == "embedding":
                     run.run_model(model)

@@ -96,8 +96,7 @@ def execute(plan: RunPlan, pending: dict[str, list[Row]], address: str | None, p
         return execution
     try:
         with ray_session(address or job.ray.address, namespace=job.ray.namespace, runtime_env=job.runtime_env,
-                         num_cpus=job.ray.num_cpus):
-            configure_ray_data(job.ray.actor_start_timeout_s)
+                         num_cpus=job.ray.num_cpus), configure_ray_data(job.ray.actor_start_timeout_s):
             # driver contexts (a Serve deployment) need Ray and are torn down before Ray stops
             with contextlib.ExitStack() as stack:
                 models = [stack.enter_context(plugin_for(m).driver_context(m)) for m in job.models]
@@ -181,19 +180,28 @@ def _actor_counts(collection: Collection) -> list[dict[str, Any]]:
             for (m, a, n), count in sorted(served.items(), key=lambda item: tuple(str(x) for x in item[0]))]
 
 
-def configure_ray_data(actor_start_timeout_s: int) -> None:
-    """Quiet Ray Data, and have every actor pool start all its actors before it takes work (else the first replica
-    ready takes every block in flight and the others idle)."""
+@contextlib.contextmanager
+def configure_ray_data(actor_start_timeout_s: int):
+    """For the block: quiet Ray Data, and have every actor pool start all its actors before it takes work (else the
+    first replica ready takes every block in flight and the others idle). The process's DataContext is put back
+    afterwards, so a job's actor-start timeout does not outlive it (a library caller's own Ray Data use, the next
+    job in the same process)."""
     import logging
 
     from ray.data import DataContext
 
     logging.getLogger("ray.data").setLevel(logging.ERROR)  # evalray shows its own progress bar
     context = DataContext.get_current()
-    context.enable_progress_bars = False
-    context.enable_operator_progress_bars = False
-    context.print_on_execution_start = False
-    context.wait_for_min_actors_s = actor_start_timeout_s
+    settings = {"enable_progress_bars": False, "enable_operator_progress_bars": False,
+                "print_on_execution_start": False, "wait_for_min_actors_s": actor_start_timeout_s}
+    before = {name: getattr(context, name) for name in settings}
+    for name, value in settings.items():
+        setattr(context, name, value)
+    try:
+        yield
+    finally:
+        for name, value in before.items():
+            setattr(context, name, value)
 
 
 def one_line_error(exc: BaseException) -> str:
